@@ -1,0 +1,108 @@
+"""Users, tokens and login throttling."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from fastapi import HTTPException, status
+from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from server.accounts.security import (
+    USERNAME_PATTERN,
+    hash_password,
+    hash_token,
+    new_token,
+    password_problem,
+    verify_password,
+)
+from server.config import Settings
+from server.models import ApiToken, LoginFailure, Role, User, utcnow
+
+# A classroom often shares one public address: allow many more failures per
+# address than per username before locking the address out.
+ADDRESS_FAILURE_FACTOR = 5
+
+
+def create_user(session: Session, username: str, password: str, role: Role) -> User:
+    if not USERNAME_PATTERN.match(username):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "username must be 2-32 characters: letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit",
+        )
+    problem = password_problem(username, password)
+    if problem:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
+    if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"username '{username}' is taken")
+    user = User(username=username, password_hash=hash_password(password), role=role)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def issue_token(
+    session: Session,
+    user: User,
+    name: str = "",
+    kind: str = "api",
+    lifetime: timedelta | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token; the secret is returned once and only its hash is stored."""
+    secret = new_token()
+    token = ApiToken(
+        user=user,
+        token_hash=hash_token(secret),
+        prefix=secret[:10],
+        name=name,
+        kind=kind,
+        expires_at=utcnow() + lifetime if lifetime else None,
+    )
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+def _recent_failures(
+    session: Session, column: InstrumentedAttribute[str], value: str, since: datetime
+) -> int:
+    query = select(func.count(LoginFailure.id)).where(
+        column == value, LoginFailure.created_at >= since
+    )
+    return session.scalar(query) or 0
+
+
+def authenticate(
+    session: Session, settings: Settings, username: str, password: str, address: str
+) -> User:
+    """Check a password, throttling repeated failures per username and per address."""
+    window = timedelta(seconds=settings.login_window_seconds)
+    since = utcnow() - window
+    retry_after = {"Retry-After": str(settings.login_window_seconds)}
+    by_user = _recent_failures(session, LoginFailure.username, username.lower(), since)
+    by_address = _recent_failures(session, LoginFailure.address, address, since)
+    if (
+        by_user >= settings.login_max_failures
+        or by_address >= settings.login_max_failures * ADDRESS_FAILURE_FACTOR
+    ):
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed logins; try again in {settings.login_window_seconds // 60} minutes",
+            headers=retry_after,
+        )
+    user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    if user is None or not verify_password(user.password_hash, password):
+        session.add(LoginFailure(username=username.lower()[:64], address=address[:64]))
+        # Kept even though the request fails: the failure must count.
+        session.commit()
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    return user
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> None:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "token not found")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
+SubmissionKind = Literal["csv", "checkpoint"]
+CheckpointFormat = Literal["safetensors", "torchscript", "export"]
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    # A naive datetime is read as UTC: deadlines are always UTC on the server.
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class CheckpointSpec(BaseModel):
+    """How checkpoint submissions are evaluated on the hidden inputs."""
+
+    input_shape: list[Annotated[int, Field(ge=1, le=4096)]] = Field(
+        default=[1, 28, 28], min_length=1, max_length=4, description="Shape of one input row"
+    )
+    input_dtype: Literal["float32", "uint8"] = "float32"
+    formats: list[CheckpointFormat] = Field(
+        default=["safetensors"],
+        min_length=1,
+        description="Allowed formats; programs (torchscript, export) run only in the sandbox",
+    )
+    batch_size: int = Field(default=256, ge=1, le=65536)
+    time_limit_seconds: int = Field(default=60, ge=1, le=3600)
+    memory_limit_mb: int = Field(default=4096, ge=256, le=262144)
+
+
+class ChallengeBase(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=100_000, description="Markdown")
+    metric: str = Field(examples=["accuracy"])
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    daily_submission_limit: int = Field(default=5, ge=1, le=1000)
+    max_team_size: int = Field(default=4, ge=1, le=50)
+    final_selection_count: int = Field(default=2, ge=1, le=20)
+    submission_kinds: list[SubmissionKind] = Field(default=["csv"], min_length=1)
+    checkpoint_spec: CheckpointSpec = Field(default_factory=CheckpointSpec)
+
+    _utc = field_validator("opens_at", "closes_at")(_as_utc)
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        from server.scoring.metrics import METRICS
+
+        if value not in METRICS:
+            raise ValueError(f"unknown metric '{value}'; known: {', '.join(sorted(METRICS))}")
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> ChallengeBase:
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            raise ValueError("closes_at must be after opens_at")
+        return self
+
+
+class ChallengeCreate(ChallengeBase):
+    slug: str = Field(pattern=SLUG_PATTERN, examples=["mnist"])
+
+
+class ChallengeUpdate(BaseModel):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=100_000)
+    metric: str | None = None
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    daily_submission_limit: int | None = Field(default=None, ge=1, le=1000)
+    max_team_size: int | None = Field(default=None, ge=1, le=50)
+    final_selection_count: int | None = Field(default=None, ge=1, le=20)
+    submission_kinds: list[SubmissionKind] | None = Field(default=None, min_length=1)
+    checkpoint_spec: CheckpointSpec | None = None
+    state: Literal["draft", "open", "closed"] | None = Field(
+        default=None, description="'open' opens (needs a solution), 'closed' closes early"
+    )
+
+    _utc = field_validator("opens_at", "closes_at")(_as_utc)
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str | None) -> str | None:
+        return None if value is None else ChallengeBase._known_metric(value)
+
+
+class ChallengeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    slug: str
+    title: str
+    description: str
+    metric: str
+    greater_is_better: bool
+    opens_at: datetime | None
+    closes_at: datetime | None
+    daily_submission_limit: int
+    max_team_size: int
+    final_selection_count: int
+    submission_kinds: list[str]
+    checkpoint_spec: CheckpointSpec
+    state: str
+    accepting_submissions: bool
+    has_solution: bool
+    has_hidden_inputs: bool
+    teams_count: int
+    submissions_count: int
+    created_at: datetime
+    finalized_at: datetime | None
+
+
+class FileRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+class SolutionRead(BaseModel):
+    sha256: str
+    rows: int
+    public_rows: int
+    private_rows: int
+    target: str
+
+
+class HiddenInputsRead(BaseModel):
+    sha256: str
+    rows: int
+    shape: list[int]
+    dtype: str
+
+
+class RescoreRead(BaseModel):
+    rescored: int

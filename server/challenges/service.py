@@ -1,0 +1,316 @@
+"""Challenges: lifecycle, public files, hidden solution and inputs."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from server.challenges.schemas import (
+    ChallengeCreate,
+    ChallengeRead,
+    ChallengeUpdate,
+    HiddenInputsRead,
+    SolutionRead,
+)
+from server.errors import conflict, not_found, unprocessable
+from server.models import (
+    Challenge,
+    ChallengeFile,
+    ChallengeState,
+    Submission,
+    Team,
+    User,
+    utcnow,
+)
+from server.scoring.metrics import get_metric
+from server.scoring.solution import SolutionError, load_solution
+from server.storage import BlobStore, StoredBlob
+
+FILE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def is_accepting(challenge: Challenge, now: datetime | None = None) -> bool:
+    """Whether the server clock says submissions are accepted right now."""
+    now = now or utcnow()
+    if challenge.state != ChallengeState.open:
+        return False
+    if challenge.opens_at is not None and now < challenge.opens_at:
+        return False
+    return challenge.closes_at is None or now < challenge.closes_at
+
+
+def refresh_state(challenge: Challenge, now: datetime | None = None) -> None:
+    """Closing follows closes_at: an open challenge past its deadline is closed."""
+    now = now or utcnow()
+    if (
+        challenge.state == ChallengeState.open
+        and challenge.closes_at is not None
+        and now >= challenge.closes_at
+    ):
+        challenge.state = ChallengeState.closed
+
+
+def bump_board(session: Session, challenge_id: int) -> None:
+    """Invalidate cached leaderboards of a challenge (any process)."""
+    session.execute(
+        update(Challenge)
+        .where(Challenge.id == challenge_id)
+        .values(board_version=Challenge.board_version + 1)
+    )
+
+
+def get_challenge(session: Session, slug: str, viewer: User | None) -> Challenge:
+    """The challenge, or 404 (drafts exist only for organizers)."""
+    challenge = session.scalar(select(Challenge).where(Challenge.slug == slug))
+    if challenge is None or (
+        challenge.state == ChallengeState.draft and not (viewer and viewer.is_organizer)
+    ):
+        raise not_found(f"challenge '{slug}'")
+    refresh_state(challenge)
+    return challenge
+
+
+def list_challenges(session: Session, viewer: User | None) -> list[Challenge]:
+    query = select(Challenge).order_by(Challenge.created_at.desc(), Challenge.id.desc())
+    if not (viewer and viewer.is_organizer):
+        query = query.where(Challenge.state != ChallengeState.draft)
+    challenges = list(session.scalars(query))
+    for challenge in challenges:
+        refresh_state(challenge)
+    return challenges
+
+
+def counts(session: Session, challenge_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(teams with at least one member, submissions) per challenge."""
+    if not challenge_ids:
+        return {}
+    teams = dict(
+        session.execute(
+            select(Team.challenge_id, func.count(Team.id))
+            .where(Team.challenge_id.in_(challenge_ids))
+            .group_by(Team.challenge_id)
+        )
+        .tuples()
+        .all()
+    )
+    submissions = dict(
+        session.execute(
+            select(Submission.challenge_id, func.count(Submission.id))
+            .where(Submission.challenge_id.in_(challenge_ids))
+            .group_by(Submission.challenge_id)
+        )
+        .tuples()
+        .all()
+    )
+    return {cid: (teams.get(cid, 0), submissions.get(cid, 0)) for cid in challenge_ids}
+
+
+def to_read(challenge: Challenge, team_and_submission_counts: tuple[int, int]) -> ChallengeRead:
+    teams_count, submissions_count = team_and_submission_counts
+    return ChallengeRead.model_validate(
+        {
+            **{
+                c: getattr(challenge, c)
+                for c in ChallengeRead.model_fields
+                if hasattr(challenge, c)
+            },
+            "greater_is_better": get_metric(challenge.metric).greater_is_better,
+            "accepting_submissions": is_accepting(challenge),
+            "has_solution": challenge.solution_sha256 is not None,
+            "has_hidden_inputs": challenge.hidden_inputs_sha256 is not None,
+            "teams_count": teams_count,
+            "submissions_count": submissions_count,
+        }
+    )
+
+
+def read_one(session: Session, challenge: Challenge) -> ChallengeRead:
+    return to_read(challenge, counts(session, [challenge.id])[challenge.id])
+
+
+def create_challenge(session: Session, body: ChallengeCreate, organizer: User) -> Challenge:
+    if session.scalar(select(Challenge.id).where(Challenge.slug == body.slug)):
+        raise conflict(f"a challenge with slug '{body.slug}' already exists")
+    data = body.model_dump()
+    challenge = Challenge(**data, state=ChallengeState.draft, created_by_id=organizer.id)
+    session.add(challenge)
+    session.flush()
+    return challenge
+
+
+def update_challenge(session: Session, challenge: Challenge, body: ChallengeUpdate) -> Challenge:
+    if challenge.state == ChallengeState.finalized:
+        raise conflict("the challenge is finalized and can no longer change")
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    new_state = changes.pop("state", None)
+    metric_changes = "metric" in changes and changes["metric"] != challenge.metric
+    if metric_changes and challenge.solution_sha256 is not None:
+        # The stored solution was validated for the old metric: check it again.
+        _parse_solution(session, challenge, challenge.solution_sha256, changes["metric"])
+    for key, value in changes.items():
+        if key == "checkpoint_spec" and value is not None:
+            value = dict(value)
+        setattr(challenge, key, value)
+    opens_at, closes_at = challenge.opens_at, challenge.closes_at
+    if opens_at and closes_at and closes_at <= opens_at:
+        raise unprocessable("closes_at must be after opens_at")
+    if new_state is not None and new_state != challenge.state:
+        _transition(challenge, new_state)
+    refresh_state(challenge)
+    bump_board(session, challenge.id)
+    return challenge
+
+
+def _transition(challenge: Challenge, new_state: str) -> None:
+    if new_state == ChallengeState.open:
+        if challenge.solution_sha256 is None:
+            raise conflict("upload a solution (PUT .../solution) before opening the challenge")
+        if "checkpoint" in challenge.submission_kinds and challenge.hidden_inputs_sha256 is None:
+            raise conflict(
+                "checkpoint submissions are allowed: upload hidden inputs "
+                "(PUT .../hidden-inputs) before opening the challenge"
+            )
+        if challenge.closes_at is not None and challenge.closes_at <= utcnow():
+            raise conflict("closes_at is in the past: move the deadline before reopening")
+    elif new_state == ChallengeState.draft and challenge.state != ChallengeState.draft:
+        raise conflict("a challenge that has been opened cannot go back to draft")
+    challenge.state = new_state
+
+
+def finalize(session: Session, challenge: Challenge) -> Challenge:
+    if challenge.state == ChallengeState.finalized:
+        raise conflict("the challenge is already finalized")
+    if challenge.state != ChallengeState.closed:
+        raise conflict(
+            'close the challenge first (PATCH with {"state": "closed"}) or wait for closes_at'
+        )
+    unfinished = session.scalar(
+        select(func.count(Submission.id)).where(
+            Submission.challenge_id == challenge.id,
+            Submission.status.in_(["queued", "running"]),
+        )
+    )
+    if unfinished:
+        raise conflict(f"{unfinished} submissions are still being scored; finalize when done")
+    challenge.state = ChallengeState.finalized
+    challenge.finalized_at = utcnow()
+    bump_board(session, challenge.id)
+    return challenge
+
+
+def check_file_name(name: str) -> None:
+    if not FILE_NAME_PATTERN.match(name) or ".." in name:
+        raise unprocessable(
+            "file name must be 1-200 characters of letters, digits, '.', '_' or '-', "
+            "start with a letter or digit, and contain no '..'"
+        )
+
+
+def put_file(session: Session, challenge: Challenge, name: str, blob: StoredBlob) -> ChallengeFile:
+    existing = session.scalar(
+        select(ChallengeFile).where(
+            ChallengeFile.challenge_id == challenge.id, ChallengeFile.name == name
+        )
+    )
+    if existing is None:
+        existing = ChallengeFile(challenge_id=challenge.id, name=name, sha256="", size=0)
+        session.add(existing)
+    existing.sha256 = blob.sha256
+    existing.size = blob.size
+    existing.created_at = utcnow()
+    session.flush()
+    return existing
+
+
+def get_file(session: Session, challenge: Challenge, name: str) -> ChallengeFile:
+    file = session.scalar(
+        select(ChallengeFile).where(
+            ChallengeFile.challenge_id == challenge.id, ChallengeFile.name == name
+        )
+    )
+    if file is None:
+        raise not_found(f"file '{name}'")
+    return file
+
+
+def _parse_solution(session: Session, challenge: Challenge, sha256: str, metric: str) -> Any:
+    from server.storage import get_blob_store
+
+    try:
+        return load_solution(get_blob_store().path_for(sha256), metric, sha256)
+    except SolutionError as error:
+        raise unprocessable(f"solution rejected: {error}") from None
+
+
+def put_solution(
+    session: Session, challenge: Challenge, blob: StoredBlob, store: BlobStore
+) -> SolutionRead:
+    if challenge.state == ChallengeState.finalized:
+        raise conflict("the challenge is finalized; its solution can no longer change")
+    solution = _parse_solution(session, challenge, blob.sha256, challenge.metric)
+    if challenge.hidden_inputs_sha256 is not None:
+        rows = _npy_rows(store, challenge.hidden_inputs_sha256)
+        if rows != len(solution.ids):
+            raise unprocessable(
+                f"the solution has {len(solution.ids)} rows but the hidden inputs have {rows}; "
+                "their rows must align"
+            )
+    challenge.solution_sha256 = blob.sha256
+    challenge.solution_target = solution.target
+    challenge.solution_rows = len(solution.ids)
+    return SolutionRead(
+        sha256=blob.sha256,
+        rows=len(solution.ids),
+        public_rows=int(solution.public_mask.sum()),
+        private_rows=int((~solution.public_mask).sum()),
+        target=solution.target,
+    )
+
+
+def _npy_rows(store: BlobStore, sha256: str) -> int:
+    array = np.load(store.path_for(sha256), mmap_mode="r", allow_pickle=False)
+    return int(array.shape[0])
+
+
+def put_hidden_inputs(
+    session: Session, challenge: Challenge, blob: StoredBlob, store: BlobStore
+) -> HiddenInputsRead:
+    """Validate an .npy array of hidden inputs against the declared spec."""
+    if challenge.state == ChallengeState.finalized:
+        raise conflict("the challenge is finalized; its hidden inputs can no longer change")
+    try:
+        array = np.load(store.path_for(blob.sha256), mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise unprocessable(
+            f"hidden inputs must be a .npy array saved with numpy.save (no pickles): {error}"
+        ) from None
+    spec = challenge.checkpoint_spec or {}
+    expected_shape = list(spec.get("input_shape", [1, 28, 28]))
+    expected_dtype = spec.get("input_dtype", "float32")
+    if list(array.shape[1:]) != expected_shape:
+        raise unprocessable(
+            f"hidden inputs have rows of shape {tuple(array.shape[1:])}, "
+            f"expected {tuple(expected_shape)} (checkpoint_spec.input_shape)"
+        )
+    if str(array.dtype) != expected_dtype:
+        raise unprocessable(
+            f"hidden inputs have dtype {array.dtype}, expected {expected_dtype} "
+            "(checkpoint_spec.input_dtype)"
+        )
+    if challenge.solution_rows is not None and array.shape[0] != challenge.solution_rows:
+        raise unprocessable(
+            f"hidden inputs have {array.shape[0]} rows but the solution has "
+            f"{challenge.solution_rows}; row i must be the input of the solution's i-th id"
+        )
+    challenge.hidden_inputs_sha256 = blob.sha256
+    return HiddenInputsRead(
+        sha256=blob.sha256,
+        rows=int(array.shape[0]),
+        shape=[int(s) for s in array.shape],
+        dtype=str(array.dtype),
+    )

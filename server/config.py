@@ -1,0 +1,79 @@
+"""Settings: one object, read from the environment with the ``PODIUM_`` prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "change-me-this-is-not-a-secret"
+DEFAULT_WORKER_TOKEN = "change-me-worker-token"
+
+
+class Settings(BaseSettings):
+    """Every knob of the server. Defaults suit the embedded, single-machine mode."""
+
+    model_config = SettingsConfigDict(env_prefix="PODIUM_", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("podium-data")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite at $PODIUM_DATA_DIR/podium.db",
+    )
+    broker_url: str | None = Field(
+        default=None, description="Celery broker (redis://...); unset = embedded jobs"
+    )
+    secret_key: str = DEFAULT_SECRET_KEY
+    worker_token: str = DEFAULT_WORKER_TOKEN
+    server_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where workers reach the server"
+    )
+    max_upload_mb: int = Field(default=512, ge=1)
+    allow_signup: bool = True
+    login_max_failures: int = Field(default=10, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    job_lease_seconds: int = Field(default=120, ge=5)
+    job_max_attempts: int = Field(default=3, ge=1)
+    job_time_limit_seconds: int = Field(default=600, ge=1)
+    worker_cache_dir: Path | None = None
+    leaderboard_cache_seconds: float = Field(default=1.0, ge=0)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.env == "production":
+            weak = []
+            if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
+                weak.append("PODIUM_SECRET_KEY")
+            if self.worker_token == DEFAULT_WORKER_TOKEN or len(self.worker_token) < 32:
+                weak.append("PODIUM_WORKER_TOKEN")
+            if weak:
+                raise ValueError(
+                    f"{', '.join(weak)} must be set to a random value of at least 32 characters "
+                    "when PODIUM_ENV=production (e.g. `python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'`)"
+                )
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'podium.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests clear the cache to change them)."""
+    return Settings()

@@ -1,0 +1,84 @@
+"""Database engine and sessions (SQLAlchemy 2.0, sync)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.config import Settings, get_settings
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_engines: dict[str, Engine] = {}
+_sessionmakers: dict[str, sessionmaker[Session]] = {}
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the settings each backend needs."""
+    if url.startswith("sqlite"):
+        # pysqlite's default transaction handling opens a transaction at the first
+        # write, not at the first read: a quota check that begins with an UPDATE
+        # therefore takes the write lock before it counts (see submissions.service).
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=20,
+            max_overflow=40,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    """The engine for the configured database (one per URL per process)."""
+    settings = settings or get_settings()
+    url = settings.sqlalchemy_url
+    if url not in _engines:
+        if url.startswith("sqlite"):
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _engines[url] = make_engine(url)
+        _sessionmakers[url] = sessionmaker(bind=_engines[url], expire_on_commit=False)
+    return _engines[url]
+
+
+def get_sessionmaker(settings: Settings | None = None) -> sessionmaker[Session]:
+    settings = settings or get_settings()
+    get_engine(settings)
+    return _sessionmakers[settings.sqlalchemy_url]
+
+
+@contextmanager
+def session_scope(settings: Settings | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error (jobs, CLI)."""
+    session = get_sessionmaker(settings)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def dispose_engines() -> None:
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+    _sessionmakers.clear()

@@ -1,0 +1,170 @@
+"""``podium-server demo``: a real MNIST challenge, demo accounts, a live board.
+
+Everything comes from the MNIST copy shipped in ``server/demo/mnist`` (no network).
+The 10,000 test labels become the hidden solution, split public/private with a
+fixed seed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.accounts import service as accounts
+from server.challenges import service as challenges
+from server.challenges.schemas import ChallengeCreate, ChallengeUpdate
+from server.db import session_scope
+from server.models import Challenge, Role, User, utcnow
+from server.storage import get_blob_store
+
+log = logging.getLogger(__name__)
+
+MNIST_DIR = Path(__file__).resolve().parent / "mnist"
+DEMO_SLUG = "mnist"
+PUBLIC_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+)
+HIDDEN_LABELS = "t10k-labels-idx1-ubyte.gz"
+PUBLIC_FRACTION = 0.3
+SPLIT_SEED = 2022
+ORGANIZER = "organizer"
+PARTICIPANT = "student"
+DEMO_PASSWORD = "podium-demo-password"
+
+DESCRIPTION = """\
+# Handwritten digits (MNIST)
+
+Classify 28x28 grayscale images of handwritten digits (0-9).
+
+* **Train**: 60,000 labelled images (`train-images-idx3-ubyte.gz`, `train-labels-idx1-ubyte.gz`).
+* **Test**: 10,000 images (`t10k-images-idx3-ubyte.gz`); row *i* has id *i*.
+* **Submit** a CSV `id,label` with one row per test image (see `sample_submission.csv`).
+
+The public leaderboard uses 30% of the test images; the private one, revealed at the end,
+uses the other 70%. Do not overfit the public board!
+
+Data: the MNIST database by Yann LeCun and Corinna Cortes, CC BY-SA 3.0.
+"""
+
+
+def read_idx_labels(path: Path) -> np.ndarray:
+    with gzip.open(path, "rb") as handle:
+        data = handle.read()
+    magic = int.from_bytes(data[:4], "big")
+    if magic != 2049:
+        raise ValueError(f"{path.name}: not an IDX label file (magic {magic})")
+    count = int.from_bytes(data[4:8], "big")
+    return np.frombuffer(data, dtype=np.uint8, offset=8, count=count)
+
+
+def solution_csv(labels: np.ndarray) -> bytes:
+    rng = np.random.default_rng(SPLIT_SEED)
+    public = np.zeros(len(labels), dtype=bool)
+    public[rng.permutation(len(labels))[: int(len(labels) * PUBLIC_FRACTION)]] = True
+    out = io.StringIO()
+    out.write("id,label,usage\n")
+    for i, (label, is_public) in enumerate(zip(labels, public, strict=True)):
+        out.write(f"{i},{label},{'public' if is_public else 'private'}\n")
+    return out.getvalue().encode()
+
+
+def sample_submission(count: int) -> bytes:
+    return ("id,label\n" + "".join(f"{i},0\n" for i in range(count))).encode()
+
+
+def _user(session: Session, username: str, role: Role) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    return user or accounts.create_user(session, username, DEMO_PASSWORD, role)
+
+
+def ensure_demo_challenge(session: Session, organizer: User) -> Challenge:
+    existing = session.scalar(select(Challenge).where(Challenge.slug == DEMO_SLUG))
+    if existing is not None:
+        return existing
+    store = get_blob_store()
+    challenge = challenges.create_challenge(
+        session,
+        ChallengeCreate(
+            slug=DEMO_SLUG,
+            title="MNIST: handwritten digits",
+            description=DESCRIPTION,
+            metric="accuracy",
+            closes_at=utcnow() + timedelta(days=30),
+            daily_submission_limit=20,
+            max_team_size=4,
+            final_selection_count=2,
+            submission_kinds=["csv", "checkpoint"],
+        ),
+        organizer,
+    )
+    for name in PUBLIC_FILES:
+        challenges.put_file(session, challenge, name, store.put_path(MNIST_DIR / name))
+    labels = read_idx_labels(MNIST_DIR / HIDDEN_LABELS)
+    challenges.put_file(
+        session, challenge, "sample_submission.csv", store.put_bytes(sample_submission(len(labels)))
+    )
+    challenges.put_solution(session, challenge, store.put_bytes(solution_csv(labels)), store)
+    challenges.put_hidden_inputs(session, challenge, store.put_bytes(hidden_inputs_npy()), store)
+    challenges.update_challenge(session, challenge, ChallengeUpdate(state="open"))
+    return challenge
+
+
+def hidden_inputs_npy() -> bytes:
+    """The test images as float32 (N, 1, 28, 28) in [0, 1], for checkpoint evaluation."""
+    with gzip.open(MNIST_DIR / "t10k-images-idx3-ubyte.gz", "rb") as handle:
+        data = handle.read()
+    count, rows, cols = (int.from_bytes(data[i : i + 4], "big") for i in (4, 8, 12))
+    images = np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, 1, rows, cols)
+    out = io.BytesIO()
+    np.save(out, (images.astype(np.float32) / 255.0), allow_pickle=False)
+    return out.getvalue()
+
+
+def setup_demo() -> dict[str, str]:
+    """Create (or reuse) the demo accounts and challenge; return fresh tokens."""
+    from server.migrations import upgrade
+
+    upgrade()
+    with session_scope() as session:
+        organizer = _user(session, ORGANIZER, Role.organizer)
+        participant = _user(session, PARTICIPANT, Role.participant)
+        ensure_demo_challenge(session, organizer)
+        _, organizer_token = accounts.issue_token(session, organizer, name="demo")
+        _, participant_token = accounts.issue_token(session, participant, name="demo")
+    return {"organizer": organizer_token, "participant": participant_token}
+
+
+def run_demo(host: str, port: int) -> None:
+    import uvicorn
+
+    console = Console()
+    console.print("[bold]Podium demo[/bold]: setting up the MNIST challenge...")
+    tokens = setup_demo()
+    url = f"http://{host}:{port}"
+    console.print(f"""
+[bold green]Podium is starting at {url}[/bold green]
+  challenge:    {url}/c/{DEMO_SLUG}
+  API docs:     {url}/docs
+  organizer:    user '{ORGANIZER}', token {tokens["organizer"]}
+  participant:  user '{PARTICIPANT}' (password '{DEMO_PASSWORD}'), token {tokens["participant"]}
+
+  Try:  export PODIUM_URL={url} PODIUM_TOKEN={tokens["participant"]}
+        podium submit {DEMO_SLUG} -f preds.csv --wait
+""")
+    from server.app import create_app
+    from server.demo.teams import start_demo_teams
+
+    app = create_app()
+    start_demo_teams(url)
+    logging.basicConfig(level=logging.INFO)
+    uvicorn.run(app, host=host, port=port)

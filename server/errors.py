@@ -1,0 +1,87 @@
+"""One error format: ``{"detail": "..."}`` with the right status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit_bytes = limit_bytes
+        super().__init__(f"request body exceeds {limit_bytes} bytes")
+
+
+def not_found(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+
+
+def forbidden(why: str) -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, why)
+
+
+def conflict(why: str) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, why)
+
+
+def unprocessable(why: str) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, why)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "request"
+
+
+def _validation_detail(exc: RequestValidationError) -> str:
+    messages = []
+    for error in exc.errors()[:5]:
+        messages.append(f"{_location(tuple(error.get('loc', ())))}: {error.get('msg', 'invalid')}")
+    more = len(exc.errors()) - len(messages)
+    if more > 0:
+        messages.append(f"and {more} more")
+    return "; ".join(messages)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(
+            {"detail": _validation_detail(exc), "errors": errors},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # Unique constraints catch what a concurrent request slipped past our checks.
+        return JSONResponse(
+            {"detail": "the request conflicts with a concurrent change (duplicate); retry it"},
+            status_code=status.HTTP_409_CONFLICT,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError) -> JSONResponse:
+        if "locked" not in str(exc.orig) and "could not serialize" not in str(exc.orig):
+            raise exc
+        return JSONResponse(
+            {"detail": "the database is busy; retry in a moment"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        mb = exc.limit_bytes / (1024 * 1024)
+        return JSONResponse(
+            {"detail": f"request body too large: the limit is {mb:g} MB"},
+            status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+            headers={"Connection": "close"},
+        )

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+
+from server.challenges.router import ManagedChallenge, VisibleChallenge
+from server.deps import OptionalUser, SessionDep
+from server.errors import forbidden
+from server.leaderboard import service
+from server.leaderboard.schemas import Leaderboard
+from server.models import Submission, Team
+from server.storage import get_blob_store
+
+router = APIRouter(prefix="/api/v1/challenges/{slug}", tags=["leaderboard"])
+
+CSV_COLUMNS = ["rank", "team", "score", "submissions", "last_submission_at"]
+
+
+@router.get("/leaderboard", response_model=Leaderboard)
+def leaderboard(
+    challenge: VisibleChallenge,
+    session: SessionDep,
+    viewer: OptionalUser,
+    board: Literal["public", "private"] = "public",
+) -> object:
+    """Best public score per team; the private board once the challenge is finalized."""
+    if board == "private" and not service.private_visible(
+        challenge, bool(viewer and viewer.is_organizer)
+    ):
+        raise forbidden("the private leaderboard is revealed when the challenge is finalized")
+    return service.get_board(session, challenge, board)
+
+
+def board_csv(board: Leaderboard) -> str:
+    columns = CSV_COLUMNS + (["public_rank", "move"] if board.board == "private" else [])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for entry in board.entries:
+        data = entry.model_dump(mode="json")
+        writer.writerow([data[c] for c in columns])
+    return out.getvalue()
+
+
+@router.get(
+    "/export",
+    responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
+    response_class=Response,
+)
+def export(
+    challenge: ManagedChallenge,
+    session: SessionDep,
+    board: Literal["public", "private"] = "public",
+    format: Literal["csv", "json"] = "csv",
+) -> Response:
+    """Organizers: a leaderboard as CSV or JSON (private before finalization too)."""
+    result = service.get_board(session, challenge, board)
+    name = f"{challenge.slug}-{board}-leaderboard.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format == "json":
+        return Response(result.model_dump_json(), media_type="application/json", headers=headers)
+    return Response(board_csv(result), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.get(
+    "/submissions-archive",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+def submissions_archive(challenge: ManagedChallenge, session: SessionDep) -> StreamingResponse:
+    """Organizers: every submission file in one zip, with a manifest.csv."""
+    rows = session.execute(
+        select(Submission, Team.name)
+        .join(Team, Team.id == Submission.team_id)
+        .where(Submission.challenge_id == challenge.id)
+        .order_by(Submission.id)
+    ).all()
+    store = get_blob_store()
+    entries: list[dict[str, Any]] = [
+        {
+            # Entry names are built from ids only: nothing a team typed reaches a path.
+            "path": f"submissions/{s.id:06d}{_extension(s.file_name)}",
+            "blob": s.file_sha256,
+            "manifest": {
+                "id": s.id,
+                "team": team,
+                "kind": s.kind,
+                "status": s.status,
+                "public_score": s.public_score,
+                "private_score": s.private_score,
+                "created_at": s.created_at.isoformat(),
+                "file_name": s.file_name,
+                "message": s.message,
+            },
+        }
+        for s, team in rows
+    ]
+
+    def generate() -> Iterator[bytes]:
+        buffer = _ChunkBuffer()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            manifest = io.StringIO()
+            if entries:
+                writer = csv.DictWriter(manifest, fieldnames=list(entries[0]["manifest"]))
+                writer.writeheader()
+                for entry in entries:
+                    writer.writerow(entry["manifest"])
+            archive.writestr("manifest.csv", manifest.getvalue())
+            archive.writestr(
+                "manifest.json", json.dumps([e["manifest"] for e in entries], indent=1)
+            )
+            yield buffer.take()
+            for entry in entries:
+                archive.write(store.path_for(str(entry["blob"])), str(entry["path"]))
+                yield buffer.take()
+        yield buffer.take()
+
+    return StreamingResponse(
+        generate(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{challenge.slug}-submissions.zip"'},
+    )
+
+
+def _extension(name: str) -> str:
+    suffix = name.rsplit(".", 1)[-1] if "." in name else ""
+    return f".{suffix}" if suffix.isalnum() and len(suffix) <= 12 else ""
+
+
+class _ChunkBuffer(io.RawIOBase):
+    """A write-only stream whose content is taken out chunk by chunk (streaming zip)."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self._chunks.append(bytes(data))
+        self._position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def take(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data

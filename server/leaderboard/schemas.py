@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class LeaderboardEntry(BaseModel):
+    rank: int
+    team: str
+    score: float
+    submissions: int = Field(description="Scored submissions of the team")
+    last_submission_at: datetime | None
+    best_submission_at: datetime
+    ci_halfwidth: float | None = Field(
+        default=None, description="Half-width of the bootstrap 95% interval (public board)"
+    )
+    tied_with_next: bool | None = Field(
+        default=None, description="The gap to the next entry is not significant (bootstrap)"
+    )
+    parameter_count: int | None = None
+    inference_seconds_per_1k: float | None = None
+    peak_memory_mb: float | None = None
+    public_rank: int | None = Field(default=None, description="Private board only")
+    move: int | None = Field(default=None, description="public_rank - rank (private board only)")
+
+
+class Leaderboard(BaseModel):
+    board: Literal["public", "private"]
+    challenge: str
+    metric: str
+    greater_is_better: bool
+    state: str
+    generated_at: datetime
+    entries: list[LeaderboardEntry]

@@ -1,0 +1,24 @@
+"""ORM models; import from here so Alembic sees every table."""
+
+from server.models.base import Base, utcnow
+from server.models.challenge import Challenge, ChallengeFile, ChallengeState
+from server.models.submission import UNFINISHED, Submission, SubmissionStatus
+from server.models.team import Team, TeamMember
+from server.models.user import ApiToken, LoginFailure, Role, User
+
+__all__ = [
+    "UNFINISHED",
+    "ApiToken",
+    "Base",
+    "Challenge",
+    "ChallengeFile",
+    "ChallengeState",
+    "LoginFailure",
+    "Role",
+    "Submission",
+    "SubmissionStatus",
+    "Team",
+    "TeamMember",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.models.base import Base, utcnow
+
+
+class ChallengeState(StrEnum):
+    draft = "draft"
+    open = "open"
+    closed = "closed"
+    finalized = "finalized"
+
+
+class Challenge(Base):
+    __tablename__ = "challenge"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    metric: Mapped[str] = mapped_column(String(32))
+    opens_at: Mapped[datetime | None] = mapped_column(default=None)
+    closes_at: Mapped[datetime | None] = mapped_column(default=None)
+    daily_submission_limit: Mapped[int] = mapped_column(default=5)
+    max_team_size: Mapped[int] = mapped_column(default=4)
+    final_selection_count: Mapped[int] = mapped_column(default=2)
+    submission_kinds: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["csv"])
+    # Checkpoint evaluation: shape of one input row, dtype, batch size and limits.
+    checkpoint_spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default=ChallengeState.draft)
+    solution_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    solution_target: Mapped[str | None] = mapped_column(String(64), default=None)
+    solution_rows: Mapped[int | None] = mapped_column(default=None)
+    hidden_inputs_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    webhooks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    notified: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Bumped whenever anything a leaderboard shows may have changed (cache key).
+    board_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finalized_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    files: Mapped[list[ChallengeFile]] = relationship(
+        back_populates="challenge", order_by="ChallengeFile.name"
+    )
+
+
+class ChallengeFile(Base):
+    """A public file of a challenge, stored by content hash."""
+
+    __tablename__ = "challenge_file"
+    __table_args__ = (UniqueConstraint("challenge_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    challenge: Mapped[Challenge] = relationship(back_populates="files")

@@ -1,0 +1,113 @@
+"""Content-addressed blob store under ``$PODIUM_DATA_DIR/blobs``.
+
+Uploads are streamed to a temporary file while hashing, then moved to
+``blobs/<aa>/<bb>/<sha256>``; nothing is ever held whole in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import anyio
+
+from server.config import Settings, get_settings
+from server.errors import BodyTooLarge
+
+CHUNK_SIZE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    sha256: str
+    size: int
+    path: Path
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp = root / "tmp"
+
+    def path_for(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError("not a sha256 hex digest")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()
+
+    def _new_temp(self) -> tuple[BinaryIO, Path]:
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="upload-")
+        return os.fdopen(fd, "wb"), Path(name)
+
+    def _commit(self, temp_path: Path, sha256: str, size: int) -> StoredBlob:
+        final = self.path_for(sha256)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            temp_path.unlink(missing_ok=True)
+        else:
+            os.replace(temp_path, final)
+        return StoredBlob(sha256=sha256, size=size, path=final)
+
+    def put_chunks(self, chunks: Iterable[bytes], max_bytes: int | None = None) -> StoredBlob:
+        digest = hashlib.sha256()
+        size = 0
+        handle, temp_path = self._new_temp()
+        try:
+            with handle:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if max_bytes is not None and size > max_bytes:
+                        raise BodyTooLarge(max_bytes)
+                    digest.update(chunk)
+                    handle.write(chunk)
+            return self._commit(temp_path, digest.hexdigest(), size)
+        except BaseException:
+            temp_path.unlink(missing_ok=True)
+            raise
+
+    def put_file(self, source: BinaryIO, max_bytes: int | None = None) -> StoredBlob:
+        return self.put_chunks(iter(lambda: source.read(CHUNK_SIZE), b""), max_bytes)
+
+    def put_bytes(self, data: bytes) -> StoredBlob:
+        return self.put_chunks([data])
+
+    def put_path(self, path: Path) -> StoredBlob:
+        with open(path, "rb") as source:
+            return self.put_file(source)
+
+    async def put_stream(self, stream: AsyncIterator[bytes], max_bytes: int) -> StoredBlob:
+        """Stream an async body to disk (request bodies), hashing as it goes."""
+        digest = hashlib.sha256()
+        size = 0
+        handle, temp_path = self._new_temp()
+        try:
+            with handle:
+                async for chunk in stream:
+                    if not chunk:
+                        continue
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise BodyTooLarge(max_bytes)
+                    digest.update(chunk)
+                    await anyio.to_thread.run_sync(handle.write, chunk)
+            return self._commit(temp_path, digest.hexdigest(), size)
+        except BaseException:
+            temp_path.unlink(missing_ok=True)
+            raise
+
+    def copy_to(self, sha256: str, destination: Path) -> None:
+        shutil.copyfile(self.path_for(sha256), destination)
+
+
+def get_blob_store(settings: Settings | None = None) -> BlobStore:
+    settings = settings or get_settings()
+    return BlobStore(settings.blob_dir)

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi.responses import FileResponse
+
+from server.challenges.router import VisibleChallenge
+from server.deps import CurrentUser, SessionDep
+from server.jobs.dispatch import dispatch
+from server.models import Challenge, Submission
+from server.storage import get_blob_store
+from server.submissions import service
+from server.submissions.schemas import SelectionRead, SelectionUpdate, SubmissionRead
+
+router = APIRouter(prefix="/api/v1", tags=["submissions"])
+
+MAX_MESSAGE_LENGTH = 1000
+
+
+def _safe_name(name: str | None, default: str) -> str:
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
+    return base[:200] or default
+
+
+@router.post(
+    "/challenges/{slug}/submissions",
+    response_model=SubmissionRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def submit(
+    challenge: VisibleChallenge,
+    user: CurrentUser,
+    session: SessionDep,
+    file: Annotated[UploadFile, File(description="Predictions CSV, or model weights/program")],
+    message: Annotated[str, Form(max_length=MAX_MESSAGE_LENGTH)] = "",
+    kind: Annotated[Literal["csv", "checkpoint"], Form()] = "csv",
+    config: Annotated[
+        UploadFile | None, File(description="Model config JSON (weights-only checkpoints)")
+    ] = None,
+) -> object:
+    """Submit predictions (validated now; a rejected file uses no quota) or a checkpoint."""
+    submission, remaining = service.create_submission(
+        session,
+        challenge,
+        user,
+        file.file,
+        _safe_name(file.filename, "predictions.csv" if kind == "csv" else "model"),
+        message,
+        kind,
+        config.file if config is not None else None,
+        get_blob_store(),
+    )
+    # The job goes out only once the row is committed: a worker must find it.
+    session.commit()
+    dispatch([submission.id])
+    session.refresh(submission)
+    return service.to_read(submission, challenge, user, remaining_today=remaining)
+
+
+@router.get("/challenges/{slug}/submissions", response_model=list[SubmissionRead])
+def list_submissions(challenge: VisibleChallenge, user: CurrentUser, session: SessionDep) -> object:
+    """Your team's submissions, newest first (organizers: everyone's)."""
+    submissions = service.list_for(session, challenge, user)
+    positions = service.queue_positions(session) if user.is_organizer else {}
+    return [
+        service.to_read(s, challenge, user, queue_position=positions.get(s.id)) for s in submissions
+    ]
+
+
+@router.put("/challenges/{slug}/selection", response_model=SelectionRead)
+def select_final(
+    body: SelectionUpdate, challenge: VisibleChallenge, user: CurrentUser, session: SessionDep
+) -> object:
+    """Choose the submissions that count for the private leaderboard."""
+    selected = service.select_final(session, challenge, user, body.submission_ids)
+    return SelectionRead(selected=selected, final_selection_count=challenge.final_selection_count)
+
+
+def _challenge_of(session: SessionDep, submission: Submission) -> Challenge:
+    challenge = session.get(Challenge, submission.challenge_id)
+    assert challenge is not None
+    return challenge
+
+
+@router.get("/submissions/{submission_id}", response_model=SubmissionRead)
+def get_submission(submission_id: int, user: CurrentUser, session: SessionDep) -> object:
+    """One of your team's submissions (any, for organizers)."""
+    submission = service.visible_submission(session, submission_id, user)
+    positions = service.queue_positions(session) if user.is_organizer else {}
+    return service.to_read(
+        submission,
+        _challenge_of(session, submission),
+        user,
+        queue_position=positions.get(submission.id),
+    )
+
+
+@router.get(
+    "/submissions/{submission_id}/file",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def download_submission(submission_id: int, user: CurrentUser, session: SessionDep) -> FileResponse:
+    """The file your team submitted (organizers: any)."""
+    submission = service.visible_submission(session, submission_id, user)
+    return FileResponse(
+        get_blob_store().path_for(submission.file_sha256),
+        filename=submission.file_name or f"submission-{submission.id}",
+        media_type="application/octet-stream",
+    )

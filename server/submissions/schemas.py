@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class SubmissionRead(BaseModel):
+    id: int
+    challenge: str
+    team: str
+    user: str | None
+    kind: str
+    file_name: str
+    file_size: int
+    message: str
+    status: str
+    public_score: float | None
+    public_ci_halfwidth: float | None = None
+    private_score: float | None = Field(
+        default=None, description="null unless the caller may see it (organizer, or finalized)"
+    )
+    error: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    scored_at: datetime | None
+    selected_for_final: bool
+    parameter_count: int | None = None
+    inference_seconds_per_1k: float | None = None
+    peak_memory_mb: float | None = None
+    remaining_today: int | None = Field(
+        default=None, description="Submissions your team has left today (on creation)"
+    )
+    queue_position: int | None = Field(
+        default=None, description="Place in the scoring queue while queued (organizers)"
+    )
+
+
+class SelectionUpdate(BaseModel):
+    submission_ids: list[int] = Field(max_length=20)
+
+
+class SelectionRead(BaseModel):
+    selected: list[int]
+    final_selection_count: int

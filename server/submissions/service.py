@@ -1,0 +1,274 @@
+"""Submissions: validate, enforce the daily limit, record, hand to the scorer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import BinaryIO
+
+from fastapi import HTTPException, status
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from server.challenges.service import bump_board, is_accepting
+from server.config import get_settings
+from server.errors import conflict, forbidden, not_found, unprocessable
+from server.models import (
+    UNFINISHED,
+    Challenge,
+    ChallengeState,
+    Submission,
+    SubmissionStatus,
+    Team,
+    User,
+    utcnow,
+)
+from server.scoring.predictions import PredictionError, read_predictions
+from server.scoring.solution import load_solution
+from server.storage import BlobStore, StoredBlob
+from server.submissions.quota import lock_teams, next_reset, used_today
+from server.submissions.schemas import SubmissionRead
+from server.teams.service import join_challenge, team_of
+
+
+def may_see_private(challenge: Challenge, viewer: User | None) -> bool:
+    """Private scores leave the server only for organizers, or after finalization."""
+    return challenge.state == ChallengeState.finalized or bool(viewer and viewer.is_organizer)
+
+
+def to_read(
+    submission: Submission,
+    challenge: Challenge,
+    viewer: User | None,
+    remaining_today: int | None = None,
+    queue_position: int | None = None,
+) -> SubmissionRead:
+    return SubmissionRead(
+        id=submission.id,
+        challenge=challenge.slug,
+        team=submission.team.name,
+        user=submission.user.username if submission.user else None,
+        kind=submission.kind,
+        file_name=submission.file_name,
+        file_size=submission.file_size,
+        message=submission.message,
+        status=submission.status,
+        public_score=submission.public_score,
+        public_ci_halfwidth=submission.public_ci_halfwidth,
+        private_score=submission.private_score if may_see_private(challenge, viewer) else None,
+        error=submission.error,
+        attempts=submission.attempts,
+        created_at=submission.created_at,
+        started_at=submission.started_at,
+        scored_at=submission.scored_at,
+        selected_for_final=submission.selected_for_final,
+        parameter_count=submission.parameter_count,
+        inference_seconds_per_1k=submission.inference_seconds_per_1k,
+        peak_memory_mb=submission.peak_memory_mb,
+        remaining_today=remaining_today,
+        queue_position=queue_position,
+    )
+
+
+def check_window(challenge: Challenge, now: datetime) -> None:
+    """Deadlines by the server clock, UTC."""
+    if is_accepting(challenge, now):
+        return
+    if challenge.state == ChallengeState.open and challenge.opens_at and now < challenge.opens_at:
+        raise forbidden(
+            f"the challenge opens at {challenge.opens_at.isoformat()} (server time, UTC)"
+        )
+    if challenge.closes_at is not None and now >= challenge.closes_at:
+        raise forbidden(
+            f"the challenge closed at {challenge.closes_at.isoformat()} (server time, UTC); "
+            "no more submissions"
+        )
+    raise forbidden(f"the challenge is {challenge.state}; it does not accept submissions")
+
+
+def validate_csv(challenge: Challenge, blob: StoredBlob, store: BlobStore) -> None:
+    """Reject a bad predictions file with 422 before it is queued (no quota used)."""
+    assert challenge.solution_sha256 is not None
+    solution = load_solution(
+        store.path_for(challenge.solution_sha256), challenge.metric, challenge.solution_sha256
+    )
+    try:
+        read_predictions(blob.path, solution, challenge.metric)
+    except PredictionError as error:
+        raise unprocessable(f"predictions rejected: {error}") from None
+
+
+def create_submission(
+    session: Session,
+    challenge: Challenge,
+    user: User,
+    upload: BinaryIO,
+    file_name: str,
+    message: str,
+    kind: str,
+    config: BinaryIO | None,
+    store: BlobStore,
+) -> tuple[Submission, int]:
+    """Validate and record a submission; returns it with the team's remaining quota."""
+    settings = get_settings()
+    now = utcnow()
+    if kind not in challenge.submission_kinds:
+        raise unprocessable(
+            f"this challenge accepts {', '.join(challenge.submission_kinds)} submissions, "
+            f"not '{kind}'"
+        )
+    check_window(challenge, now)
+    blob = store.put_file(upload, settings.max_upload_bytes)
+    config_sha256: str | None = None
+    if kind == "csv":
+        validate_csv(challenge, blob, store)
+    else:
+        from server.submissions.checkpoints import validate_checkpoint_upload
+
+        config_sha256 = validate_checkpoint_upload(challenge, blob, config, file_name, store)
+    team = team_of(session, challenge, user) or join_challenge(session, challenge, user)
+    lock_teams(session, [team.id])
+    used = used_today(session, [team.id], now)
+    if used >= challenge.daily_submission_limit:
+        reset = next_reset(now)
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"daily limit reached: your team has made {used} of "
+            f"{challenge.daily_submission_limit} submissions today; "
+            f"the limit resets at {reset.isoformat()} (UTC)",
+            headers={"Retry-After": str(max(1, int((reset - now).total_seconds())))},
+        )
+    submission = Submission(
+        challenge_id=challenge.id,
+        team_id=team.id,
+        user_id=user.id,
+        kind=kind,
+        file_sha256=blob.sha256,
+        file_name=file_name[:200],
+        file_size=blob.size,
+        config_sha256=config_sha256,
+        message=message,
+        status=SubmissionStatus.queued,
+        created_at=now,
+    )
+    session.add(submission)
+    session.flush()
+    return submission, challenge.daily_submission_limit - used - 1
+
+
+def visible_submission(session: Session, submission_id: int, viewer: User) -> Submission:
+    """A submission of the viewer's team (or any, for organizers); else 404."""
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise not_found("submission")
+    if viewer.is_organizer:
+        return submission
+    challenge = session.get(Challenge, submission.challenge_id)
+    assert challenge is not None
+    team = team_of(session, challenge, viewer)
+    if team is None or team.id != submission.team_id:
+        raise not_found("submission")
+    return submission
+
+
+def list_for(session: Session, challenge: Challenge, viewer: User) -> list[Submission]:
+    query = select(Submission).where(Submission.challenge_id == challenge.id)
+    if not viewer.is_organizer:
+        team = team_of(session, challenge, viewer)
+        if team is None:
+            return []
+        query = query.where(Submission.team_id == team.id)
+    return list(session.scalars(query.order_by(Submission.created_at.desc(), Submission.id.desc())))
+
+
+def queue_positions(session: Session) -> dict[int, int]:
+    """1-based place of each queued submission in the scoring queue (oldest first)."""
+    ids = session.scalars(
+        select(Submission.id)
+        .where(Submission.status == SubmissionStatus.queued)
+        .order_by(Submission.created_at, Submission.id)
+    ).all()
+    return {submission_id: place for place, submission_id in enumerate(ids, start=1)}
+
+
+def select_final(
+    session: Session, challenge: Challenge, user: User, submission_ids: list[int]
+) -> list[int]:
+    if challenge.state == ChallengeState.finalized:
+        raise conflict("the challenge is finalized; final selections are locked")
+    team = team_of(session, challenge, user)
+    if team is None:
+        raise not_found("your team in this challenge")
+    wanted = sorted(set(submission_ids))
+    if len(wanted) > challenge.final_selection_count:
+        raise unprocessable(
+            f"select at most {challenge.final_selection_count} submissions, got {len(wanted)}"
+        )
+    lock_teams(session, [team.id])
+    found = {
+        s.id: s
+        for s in session.scalars(
+            select(Submission).where(Submission.id.in_(wanted), Submission.team_id == team.id)
+        )
+    }
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise not_found(f"submission {missing[0]} in your team")
+    unscored = [i for i in wanted if found[i].status != SubmissionStatus.scored]
+    if unscored:
+        raise unprocessable(f"submission {unscored[0]} is not scored; only scored ones count")
+    session.execute(
+        update(Submission)
+        .where(Submission.team_id == team.id)
+        .values(selected_for_final=Submission.id.in_(wanted) if wanted else False)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+    bump_board(session, challenge.id)
+    return wanted
+
+
+def rescore_all(session: Session, challenge: Challenge) -> int:
+    """Queue every finished submission again; jobs are sent after the commit."""
+    from server.jobs.dispatch import dispatch
+
+    if challenge.state == ChallengeState.finalized:
+        raise conflict("the challenge is finalized; its scores are final")
+    ids = list(
+        session.scalars(
+            select(Submission.id).where(
+                Submission.challenge_id == challenge.id,
+                Submission.status.in_(
+                    [SubmissionStatus.scored, SubmissionStatus.failed, *UNFINISHED]
+                ),
+            )
+        )
+    )
+    if ids:
+        session.execute(
+            update(Submission)
+            .where(Submission.id.in_(ids))
+            .values(
+                status=SubmissionStatus.queued,
+                public_score=None,
+                private_score=None,
+                public_ci_halfwidth=None,
+                public_bootstrap=None,
+                error=None,
+                platform_error=False,
+                attempts=0,
+                worker_id=None,
+                lease_expires_at=None,
+                scored_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    bump_board(session, challenge.id)
+    session.commit()
+    dispatch(ids, background=True)
+    return len(ids)
+
+
+def count_team_submissions(session: Session, team: Team) -> int:
+    return (
+        session.scalar(select(func.count(Submission.id)).where(Submission.team_id == team.id)) or 0
+    )

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class TeamRead(BaseModel):
+    id: int
+    name: str
+    members: list[str]
+    created_at: datetime
+    max_team_size: int
+    submissions_today: int
+    daily_submission_limit: int
+    remaining_today: int
+    quota_resets_at: datetime
+    invite_code: str | None = Field(default=None, description="Only shown to members")
+
+
+class InviteRead(BaseModel):
+    code: str
+    expires_at: datetime | None = None
+
+
+class TeamJoin(BaseModel):
+    code: str = Field(min_length=4, max_length=64)
+
+
+class TeamRename(BaseModel):
+    name: str = Field(min_length=1, max_length=64)

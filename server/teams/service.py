@@ -1,0 +1,169 @@
+"""Teams: everyone starts as a team of one; invite codes merge teams.
+
+Merging follows Kaggle's rule: the merged team may not have made more
+submissions today than one team may make in a day. The joiner's submissions
+move with them (their final selections are cleared), and their team of one
+disappears. A member of a team of several cannot move to another team.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from server.errors import conflict, not_found, unprocessable
+from server.models import Challenge, ChallengeState, Submission, Team, TeamMember, User, utcnow
+from server.submissions.quota import lock_teams, next_reset, used_today
+from server.teams.schemas import TeamRead
+
+
+def team_of(session: Session, challenge: Challenge, user: User) -> Team | None:
+    return session.scalar(
+        select(Team)
+        .join(TeamMember, TeamMember.team_id == Team.id)
+        .where(TeamMember.challenge_id == challenge.id, TeamMember.user_id == user.id)
+    )
+
+
+def require_team(session: Session, challenge: Challenge, user: User) -> Team:
+    team = team_of(session, challenge, user)
+    if team is None:
+        raise not_found(
+            f"you have no team in '{challenge.slug}' yet: join it first "
+            f"(POST /api/v1/challenges/{challenge.slug}/join)"
+        )
+    return team
+
+
+def _free_name(session: Session, challenge: Challenge, wanted: str) -> str:
+    taken = set(
+        session.scalars(
+            select(Team.name).where(Team.challenge_id == challenge.id, Team.name.like(f"{wanted}%"))
+        )
+    )
+    if wanted not in taken:
+        return wanted
+    suffix = 2
+    while f"{wanted}-{suffix}" in taken:
+        suffix += 1
+    return f"{wanted}-{suffix}"
+
+
+def join_challenge(session: Session, challenge: Challenge, user: User) -> Team:
+    """Accept the rules: become a team of one (idempotent)."""
+    existing = team_of(session, challenge, user)
+    if existing is not None:
+        return existing
+    if challenge.state in (ChallengeState.closed, ChallengeState.finalized):
+        raise conflict("the challenge is closed; it no longer takes new teams")
+    # A concurrent join of the same user fails on the unique (challenge, user)
+    # constraint and gets a 409 asking to retry (see server.errors).
+    team = Team(challenge_id=challenge.id, name=_free_name(session, challenge, user.username))
+    session.add(team)
+    session.flush()
+    session.add(TeamMember(team_id=team.id, challenge_id=challenge.id, user_id=user.id))
+    session.flush()
+    return team
+
+
+def invite(session: Session, challenge: Challenge, user: User, rotate: bool = False) -> str:
+    team = require_team(session, challenge, user)
+    if challenge.state in (ChallengeState.closed, ChallengeState.finalized):
+        raise conflict("the challenge is closed; teams can no longer change")
+    if len(team.members) >= challenge.max_team_size:
+        raise conflict(f"your team is full ({challenge.max_team_size} members)")
+    if team.invite_code is None or rotate:
+        team.invite_code = secrets.token_urlsafe(9)
+    return team.invite_code
+
+
+def join_team(session: Session, challenge: Challenge, user: User, code: str) -> Team:
+    if challenge.state in (ChallengeState.closed, ChallengeState.finalized):
+        raise conflict("the challenge is closed; teams can no longer change")
+    target = session.scalar(
+        select(Team).where(Team.invite_code == code, Team.challenge_id == challenge.id)
+    )
+    if target is None:
+        raise not_found("invite code")
+    current = team_of(session, challenge, user)
+    if current is not None and current.id == target.id:
+        raise conflict(f"you are already in team '{target.name}'")
+    lock_teams(session, [target.id] + ([current.id] if current else []))
+    session.refresh(target)
+    members = list(session.scalars(select(TeamMember).where(TeamMember.team_id == target.id)))
+    if len(members) >= challenge.max_team_size:
+        raise conflict(f"team '{target.name}' is full ({challenge.max_team_size} members)")
+    if current is not None:
+        current_members = session.scalars(
+            select(TeamMember).where(TeamMember.team_id == current.id)
+        ).all()
+        if len(current_members) > 1:
+            raise conflict(
+                f"you are in team '{current.name}' with others; a team of several cannot be split"
+            )
+        combined = used_today(session, [target.id, current.id])
+        if combined > challenge.daily_submission_limit:
+            raise conflict(
+                f"joining would give team '{target.name}' {combined} submissions today, over the "
+                f"daily limit of {challenge.daily_submission_limit}; try again after "
+                f"{next_reset(utcnow()).isoformat()}"
+            )
+        session.execute(
+            update(Submission)
+            .where(Submission.team_id == current.id)
+            .values(team_id=target.id, selected_for_final=False)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(delete(TeamMember).where(TeamMember.team_id == current.id))
+        session.execute(delete(Team).where(Team.id == current.id))
+    session.add(TeamMember(team_id=target.id, challenge_id=challenge.id, user_id=user.id))
+    session.flush()
+    session.expire(target)
+    from server.challenges.service import bump_board
+
+    bump_board(session, challenge.id)
+    return target
+
+
+def rename(session: Session, challenge: Challenge, user: User, name: str) -> Team:
+    team = require_team(session, challenge, user)
+    name = " ".join(name.split())
+    if not name:
+        raise unprocessable("team name must not be blank")
+    clash = session.scalar(
+        select(Team.id).where(
+            Team.challenge_id == challenge.id, Team.name == name, Team.id != team.id
+        )
+    )
+    if clash:
+        raise conflict(f"a team named '{name}' already exists in this challenge")
+    team.name = name
+    from server.challenges.service import bump_board
+
+    bump_board(session, challenge.id)
+    return team
+
+
+def to_read(session: Session, challenge: Challenge, team: Team, for_member: bool) -> TeamRead:
+    now = utcnow()
+    used = used_today(session, [team.id], now)
+    members = session.scalars(
+        select(User.username)
+        .join(TeamMember, TeamMember.user_id == User.id)
+        .where(TeamMember.team_id == team.id)
+        .order_by(TeamMember.joined_at)
+    ).all()
+    return TeamRead(
+        id=team.id,
+        name=team.name,
+        members=list(members),
+        created_at=team.created_at,
+        max_team_size=challenge.max_team_size,
+        submissions_today=used,
+        daily_submission_limit=challenge.daily_submission_limit,
+        remaining_today=max(0, challenge.daily_submission_limit - used),
+        quota_resets_at=next_reset(now),
+        invite_code=team.invite_code if for_member else None,
+    )

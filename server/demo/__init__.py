@@ -15,14 +15,15 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.accounts import service as accounts
 from server.challenges import service as challenges
 from server.challenges.schemas import ChallengeCreate, ChallengeUpdate
+from server.config import get_settings
 from server.db import session_scope
-from server.models import Challenge, Role, User, utcnow
+from server.models import Challenge, Role, Submission, User, utcnow
 from server.storage import get_blob_store
 
 log = logging.getLogger(__name__)
@@ -130,26 +131,41 @@ def hidden_inputs_npy() -> bytes:
     return out.getvalue()
 
 
-def setup_demo() -> dict[str, str]:
-    """Create (or reuse) the demo accounts and challenge; return fresh tokens."""
+def setup_demo() -> tuple[dict[str, str], dict[str, str]]:
+    """Create (or reuse) the demo accounts and challenge.
+
+    Returns fresh tokens for the organizer and the participant, and tokens for the
+    demo teams that have not submitted yet (so a second ``make demo`` adds nothing).
+    """
+    from server.demo.teams import DEMO_TEAMS
     from server.migrations import upgrade
 
     upgrade()
     with session_scope() as session:
         organizer = _user(session, ORGANIZER, Role.organizer)
         participant = _user(session, PARTICIPANT, Role.participant)
-        ensure_demo_challenge(session, organizer)
+        challenge = ensure_demo_challenge(session, organizer)
         _, organizer_token = accounts.issue_token(session, organizer, name="demo")
         _, participant_token = accounts.issue_token(session, participant, name="demo")
-    return {"organizer": organizer_token, "participant": participant_token}
+        team_tokens = {}
+        for team in DEMO_TEAMS:
+            user = _user(session, team.username, Role.participant)
+            submitted = session.scalar(
+                select(func.count(Submission.id)).where(
+                    Submission.user_id == user.id, Submission.challenge_id == challenge.id
+                )
+            )
+            if not submitted:
+                team_tokens[team.username] = accounts.issue_token(session, user, name="demo")[1]
+    return {"organizer": organizer_token, "participant": participant_token}, team_tokens
 
 
 def run_demo(host: str, port: int) -> None:
     import uvicorn
 
-    console = Console()
+    console = Console(soft_wrap=True)
     console.print("[bold]Podium demo[/bold]: setting up the MNIST challenge...")
-    tokens = setup_demo()
+    tokens, team_tokens = setup_demo()
     url = f"http://{host}:{port}"
     console.print(f"""
 [bold green]Podium is starting at {url}[/bold green]
@@ -165,6 +181,7 @@ def run_demo(host: str, port: int) -> None:
     from server.demo.teams import start_demo_teams
 
     app = create_app()
-    start_demo_teams(url)
+    start_demo_teams(url, DEMO_SLUG, team_tokens, get_settings().data_dir / "demo-teams")
     logging.basicConfig(level=logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     uvicorn.run(app, host=host, port=port)

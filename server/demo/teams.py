@@ -1,7 +1,109 @@
-"""Demo teams that fill the board by running the baselines (see docs/baselines.md)."""
+"""Demo teams that fill the board by actually running the course's baselines.
+
+Each team trains one baseline for a short run (see docs/baselines.md) and submits
+through the ``podium`` client, exactly as a student would. The runs go one after
+another in the background, so the server stays responsive; their output is
+logged to ``$PODIUM_DATA_DIR/demo-teams/<team>.log``.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
-def start_demo_teams(url: str) -> None:
-    """Start the demo teams' baseline runs in the background (needs the baselines extra)."""
+import httpx
+
+log = logging.getLogger(__name__)
+
+HEALTH_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class DemoTeam:
+    username: str
+    arguments: tuple[str, ...]
+    message: str
+
+
+DEMO_TEAMS = (
+    DemoTeam(
+        "sigmoid-squad", ("--model", "neuron", "--epochs", "1"), "one sigmoid neuron, 1 epoch"
+    ),
+    DemoTeam("relu-rangers", ("--model", "mlp", "--epochs", "1"), "MLP with ReLU + Adam, 1 epoch"),
+    DemoTeam("conv-crew", ("--model", "cnn", "--epochs", "1"), "small CNN, 1 epoch"),
+    DemoTeam(
+        "relu-rangers",
+        ("--model", "mlp", "--epochs", "5", "--dropout", "0.2", "--seed", "2"),
+        "MLP, 5 epochs, dropout 0.2",
+    ),
+)
+
+
+def baselines_available() -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "baselines", "podium"))
+
+
+def _wait_for_server(url: str) -> bool:
+    deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def _run_teams(url: str, slug: str, tokens: dict[str, str], work_dir: Path) -> None:
+    if not _wait_for_server(url):
+        log.warning("demo teams: the server did not come up; skipping")
+        return
+    for team in DEMO_TEAMS:
+        token = tokens.get(team.username)
+        if token is None:
+            continue
+        run_dir = work_dir / team.username
+        run_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")},
+            "PODIUM_URL": url,
+            "PODIUM_TOKEN": token,
+        }
+        command = [
+            sys.executable, "-m", "baselines", "train", *team.arguments,
+            "--device", "cpu", "--submit", slug, "--out", str(run_dir),
+            "--message", team.message,
+        ]  # fmt: skip
+        with open(work_dir / f"{team.username}.log", "w") as output:
+            started = time.monotonic()
+            # The first team downloads the data into work_dir/data/SLUG; the others reuse it.
+            code = subprocess.call(
+                command, stdout=output, stderr=subprocess.STDOUT, env=env, cwd=work_dir
+            )
+        log.info(
+            "demo team %s finished in %.0f s (exit %s)",
+            team.username,
+            time.monotonic() - started,
+            code,
+        )
+
+
+def start_demo_teams(url: str, slug: str, tokens: dict[str, str], work_dir: Path) -> None:
+    """Start the demo teams' baseline runs in a background thread."""
+    if not tokens:
+        return
+    if not baselines_available():
+        log.warning("demo teams need the baselines extra (torch); install it to fill the board")
+        return
+    thread = threading.Thread(
+        target=_run_teams, args=(url, slug, tokens, work_dir), daemon=True, name="demo-teams"
+    )
+    thread.start()

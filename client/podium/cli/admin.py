@@ -1,0 +1,280 @@
+"""``podium admin ...``: the organizer's commands."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .._models import Challenge
+from ._options import JsonFlag, Slug, YesFlag
+from ._output import print_json, size, text, when
+from ._state import get_client
+
+app = typer.Typer(help="Organizer commands: create and run a challenge.", no_args_is_help=True)
+
+
+class Board(StrEnum):
+    public = "public"
+    private = "private"
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+def _timestamp(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 date: {value!r}") from None
+    return value
+
+
+Title = Annotated[str | None, typer.Option("--title", help="Display title.")]
+Description = Annotated[str | None, typer.Option("--description", help="Markdown description.")]
+DescriptionFile = Annotated[
+    Path | None,
+    typer.Option("--description-file", help="Read the Markdown description from a file."),
+]
+Metric = Annotated[str | None, typer.Option("--metric", help="e.g. accuracy, f1_macro, rmse.")]
+OpensAt = Annotated[
+    str | None, typer.Option("--opens-at", help="ISO 8601, UTC if no offset.", callback=_timestamp)
+]
+ClosesAt = Annotated[
+    str | None, typer.Option("--closes-at", help="ISO 8601, UTC if no offset.", callback=_timestamp)
+]
+DailyLimit = Annotated[
+    int | None, typer.Option("--daily-limit", min=1, help="Submissions per team per UTC day.")
+]
+TeamSize = Annotated[int | None, typer.Option("--team-size", min=1, help="Max team size.")]
+FinalSelection = Annotated[
+    int | None, typer.Option("--final-selection", min=1, help="Submissions a team may select.")
+]
+Kinds = Annotated[
+    str | None, typer.Option("--kinds", help="Allowed submission kinds: csv, checkpoint.")
+]
+FromJson = Annotated[
+    Path | None, typer.Option("--from-json", help="Read the fields from a JSON object file.")
+]
+
+
+def _fields(
+    *,
+    from_json: Path | None,
+    title: str | None,
+    description: str | None,
+    description_file: Path | None,
+    metric: str | None,
+    opens_at: str | None,
+    closes_at: str | None,
+    daily_limit: int | None,
+    team_size: int | None,
+    final_selection: int | None,
+    kinds: str | None,
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if from_json is not None:
+        loaded = json.loads(from_json.read_text(encoding="utf-8"))
+        if not isinstance(loaded, dict):
+            raise typer.BadParameter("--from-json must hold a JSON object")
+        fields.update(loaded)
+    if description is not None and description_file is not None:
+        raise typer.BadParameter("give --description or --description-file, not both")
+    if description_file is not None:
+        description = description_file.read_text(encoding="utf-8")
+    options: dict[str, Any] = {
+        "title": title,
+        "description": description,
+        "metric": metric,
+        "opens_at": opens_at,
+        "closes_at": closes_at,
+        "daily_submission_limit": daily_limit,
+        "max_team_size": team_size,
+        "final_selection_count": final_selection,
+        "submission_kinds": [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None,
+    }
+    fields.update({k: v for k, v in options.items() if v is not None})
+    return fields
+
+
+def _show(challenge: Challenge, verb: str, as_json: bool) -> None:
+    if as_json:
+        print_json(challenge.raw)
+        return
+    typer.echo(f"{verb} {challenge.slug}: {challenge.state or 'unknown state'}")
+    if challenge.closes_at:
+        typer.echo(f"  closes {when(challenge.closes_at)}")
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    slug: Slug,
+    title: Title = None,
+    description: Description = None,
+    description_file: DescriptionFile = None,
+    metric: Metric = None,
+    opens_at: OpensAt = None,
+    closes_at: ClosesAt = None,
+    daily_limit: DailyLimit = None,
+    team_size: TeamSize = None,
+    final_selection: FinalSelection = None,
+    kinds: Kinds = None,
+    from_json: FromJson = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a challenge (it starts as a draft)."""
+    fields = _fields(
+        from_json=from_json,
+        title=title,
+        description=description,
+        description_file=description_file,
+        metric=metric,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        daily_limit=daily_limit,
+        team_size=team_size,
+        final_selection=final_selection,
+        kinds=kinds,
+    )
+    fields["slug"] = slug
+    fields.setdefault("title", slug)
+    _show(get_client(ctx).create_challenge(**fields), "Created", as_json)
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    slug: Slug,
+    title: Title = None,
+    description: Description = None,
+    description_file: DescriptionFile = None,
+    metric: Metric = None,
+    opens_at: OpensAt = None,
+    closes_at: ClosesAt = None,
+    daily_limit: DailyLimit = None,
+    team_size: TeamSize = None,
+    final_selection: FinalSelection = None,
+    kinds: Kinds = None,
+    from_json: FromJson = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change some fields of a challenge; the others stay as they are."""
+    fields = _fields(
+        from_json=from_json,
+        title=title,
+        description=description,
+        description_file=description_file,
+        metric=metric,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        daily_limit=daily_limit,
+        team_size=team_size,
+        final_selection=final_selection,
+        kinds=kinds,
+    )
+    if not fields:
+        raise typer.BadParameter("nothing to update: give at least one option")
+    _show(get_client(ctx).update_challenge(slug, **fields), "Updated", as_json)
+
+
+@app.command("upload")
+def upload(
+    ctx: typer.Context,
+    slug: Slug,
+    paths: Annotated[list[Path], typer.Argument(metavar="FILE", help="Files to publish.")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Published name (one file only).")
+    ] = None,
+) -> None:
+    """Publish public files (train data, test inputs, sample submission)."""
+    if name is not None and len(paths) != 1:
+        raise typer.BadParameter("--name needs exactly one file")
+    client = get_client(ctx)
+    for path in paths:
+        f = client.upload_file(slug, path, name=name)
+        typer.echo(f"uploaded  {f.name} ({size(f.size)}, sha256 {f.sha256[:16]})")
+
+
+@app.command("solution")
+def solution(
+    ctx: typer.Context,
+    slug: Slug,
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="CSV: id,<target>,usage.")],
+) -> None:
+    """Upload the hidden solution (never downloadable by participants)."""
+    info = get_client(ctx).upload_solution(slug, path)
+    typer.echo(
+        f"Solution for {slug}: {text(info.rows)} rows ({text(info.public_rows)} public, "
+        f"{text(info.private_rows)} private), target {text(info.target)}"
+    )
+
+
+@app.command("hidden-inputs")
+def hidden_inputs(
+    ctx: typer.Context,
+    slug: Slug,
+    path: Annotated[
+        Path, typer.Argument(metavar="FILE", help="An .npy array, rows = solution ids.")
+    ],
+) -> None:
+    """Upload the hidden inputs that model checkpoints are evaluated on."""
+    info = get_client(ctx).upload_hidden_inputs(slug, path)
+    detail = ", ".join(f"{k} {v}" for k, v in info.items())
+    typer.echo(f"Hidden inputs for {slug} uploaded{': ' + detail if detail else ''}")
+
+
+@app.command("open")
+def open_(ctx: typer.Context, slug: Slug, as_json: JsonFlag = False) -> None:
+    """Open a challenge for submissions."""
+    _show(get_client(ctx).open_challenge(slug), "Opened", as_json)
+
+
+@app.command("close")
+def close(ctx: typer.Context, slug: Slug, as_json: JsonFlag = False) -> None:
+    """Close a challenge before its deadline."""
+    _show(get_client(ctx).close_challenge(slug), "Closed", as_json)
+
+
+@app.command("finalize")
+def finalize(ctx: typer.Context, slug: Slug, yes: YesFlag = False) -> None:
+    """Finalize: reveal the private leaderboard. There is no going back."""
+    if not yes:
+        typer.confirm(f"Finalize {slug} and reveal its private leaderboard?", abort=True)
+    challenge = get_client(ctx).finalize(slug)
+    typer.echo(f"Finalized {slug}: {challenge.state or 'finalized'}.")
+    typer.echo(f"See it with: podium leaderboard {slug} --private")
+
+
+@app.command("rescore")
+def rescore(ctx: typer.Context, slug: Slug) -> None:
+    """Score every submission again (after fixing the solution)."""
+    count = get_client(ctx).rescore(slug)
+    typer.echo(f"Re-scoring {count} submission(s) of {slug}.")
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    slug: Slug,
+    board: Annotated[Board, typer.Option("--board", help="Which leaderboard.")] = Board.public,
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv or json.")] = ExportFormat.csv,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to a file, not stdout.")
+    ] = None,
+) -> None:
+    """Export a full leaderboard, private scores included."""
+    data = get_client(ctx).export(slug, board.value, fmt.value)
+    if output is None:
+        typer.echo(data, nl=not data.endswith("\n"))
+        return
+    output.write_text(data, encoding="utf-8")
+    typer.echo(f"Wrote the {board.value} leaderboard of {slug} to {output}.", err=True)

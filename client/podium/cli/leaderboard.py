@@ -1,0 +1,61 @@
+"""``podium leaderboard``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ._options import JsonFlag, Slug
+from ._output import console, move, print_csv, print_json, score, table, text, when
+from ._state import get_client
+
+
+def leaderboard(
+    ctx: typer.Context,
+    slug: Slug,
+    private: Annotated[
+        bool, typer.Option("--private", help="The private board (after finalization).")
+    ] = False,
+    as_json: JsonFlag = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+) -> None:
+    """Show a challenge's leaderboard."""
+    if as_json and as_csv:
+        raise typer.BadParameter("choose one of --json and --csv")
+    board = get_client(ctx).leaderboard(slug, "private" if private else "public")
+    if as_json:
+        print_json(board.raw)
+        return
+    header = ["rank", "team", "score", "submissions", "last_submission_at"]
+    if private:
+        header += ["public_rank", "move"]
+    if as_csv:
+        print_csv(
+            header,
+            (
+                [e.rank, e.team, e.score, e.submissions, e.raw.get("last_submission_at")]
+                + ([e.public_rank, e.move] if private else [])
+                for e in board.entries
+            ),
+        )
+        return
+    if not board.entries:
+        typer.echo(f"The {board.board} leaderboard of {slug} is empty.")
+        return
+    columns = ["rank", "team", "score", "submissions", "last"]
+    if private:
+        columns += ["public", "move"]
+    t = table(*columns, title=f"{slug}: {board.board} leaderboard")
+    for e in board.entries:
+        row = [
+            text(e.rank),
+            e.team,
+            score(e.score),
+            text(e.submissions),
+            when(e.last_submission_at),
+        ]
+        if private:
+            row += [text(e.public_rank), move(e.move)]
+        t.add_row(*row)
+    console.print(t)

@@ -17,11 +17,15 @@ from server.challenges.router import router as challenges_router
 from server.config import get_settings
 from server.db import get_engine
 from server.deps import SessionDep
-from server.errors import install_error_handlers
+from server.errors import ERROR_RESPONSES, install_error_handlers
+from server.insight.router import pages as insight_pages
+from server.insight.router import router as insight_router
 from server.leaderboard.router import router as leaderboard_router
 from server.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from server.submissions.router import router as submissions_router
 from server.teams.router import router as teams_router
+from server.web.router import install_web
+from server.workers.router import queue_router, worker_router
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +37,28 @@ class Health(BaseModel):
     jobs: str
 
 
+class Pong(BaseModel):
+    pong: bool = True
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     get_engine(settings)
-    if not settings.broker_url and app.state.recover_jobs:
+    sweeper = None
+    if app.state.recover_jobs:
         from server.jobs.recovery import recover_on_startup
+        from server.jobs.sweeper import LeaseSweeper, sweep_interval
 
+        # On either transport: a job sent before a crash may never have reached
+        # the broker, and a duplicate finds nothing left to claim.
         recovered = recover_on_startup()
         if recovered:
             log.warning("re-dispatched %d unfinished submissions", recovered)
+        sweeper = LeaseSweeper(sweep_interval(settings)).start()
     yield
+    if sweeper is not None:
+        sweeper.stop()
 
 
 def create_app(recover_jobs: bool = True) -> FastAPI:
@@ -55,10 +70,15 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        responses=ERROR_RESPONSES,
     )
     app.state.recover_jobs = recover_jobs
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_upload_bytes,
+        idle_timeout=settings.request_body_timeout_seconds,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
 
     @app.get("/api/v1/health", response_model=Health, tags=["meta"])
@@ -78,12 +98,22 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
             jobs="celery" if settings.broker_url else "embedded",
         )
 
+    @app.get("/api/v1/ping", response_model=Pong, tags=["meta"])
+    async def ping() -> Pong:
+        """The cheapest route (no database): the reference that benchmarks compare against."""
+        return Pong()
+
     for router in (
         accounts_router,
         challenges_router,
         teams_router,
         submissions_router,
         leaderboard_router,
+        insight_router,
+        worker_router,
+        queue_router,
     ):
         app.include_router(router)
+    install_web(app)
+    app.include_router(insight_pages)
     return app

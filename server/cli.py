@@ -48,6 +48,9 @@ def serve(
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
     workers: Annotated[int, typer.Option(help="Server processes")] = 1,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (costs ~40% of peak requests/s)")
+    ] = True,
 ) -> None:
     """Migrate the database, then serve the API and pages."""
     import uvicorn
@@ -57,14 +60,19 @@ def serve(
 
     upgrade()
     logging.basicConfig(level=logging.INFO)
+    # h11 rather than httptools: it bounds a request head to 64 KiB (httptools takes
+    # heads of any size), and our subclass drops heads that take too long to arrive.
+    # Bodies: size cap and idle timeout in server.middleware. See docs/security.md.
     uvicorn.run(
         "server.asgi:app",
         host=host,
         port=port,
         workers=workers,
         proxy_headers=True,
+        http="server.http:HeadDeadlineH11Protocol",
         timeout_keep_alive=5,
         h11_max_incomplete_event_size=64 * 1024,
+        access_log=access_log,
     )
 
 
@@ -104,6 +112,38 @@ def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     from server.demo import run_demo
 
     run_demo(host, port)
+
+
+@app.command()
+def worker(
+    queues: Annotated[
+        str, typer.Option(help="Comma-separated queues: cpu (CSV files), gpu (checkpoints)")
+    ] = "cpu,gpu",
+    concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once (processes)")] = 1,
+    hostname: Annotated[
+        str | None, typer.Option(help="Worker name in logs and the queue view, e.g. gpu1@%h")
+    ] = None,
+    loglevel: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR")] = "INFO",
+) -> None:
+    """Score jobs from the broker (PODIUM_BROKER_URL), reaching the server over HTTP."""
+    from server.config import DEFAULT_WORKER_TOKEN, Settings
+
+    settings = _settings_or_exit()
+    assert isinstance(settings, Settings)
+    wanted = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = sorted(set(wanted) - {"cpu", "gpu"})
+    if not wanted or unknown:
+        err.print(f"[red]error:[/red] unknown queue(s) {', '.join(unknown)}; use cpu and/or gpu")
+        raise typer.Exit(2)
+    if not settings.broker_url:
+        err.print("[red]error:[/red] set PODIUM_BROKER_URL (e.g. redis://host:6379/0)")
+        raise typer.Exit(2)
+    if settings.worker_token == DEFAULT_WORKER_TOKEN and settings.env != "test":
+        err.print("[red]error:[/red] set PODIUM_WORKER_TOKEN to the server's worker token")
+        raise typer.Exit(2)
+    from server.jobs.celery_app import run_worker
+
+    run_worker(wanted, concurrency, hostname, loglevel.upper())
 
 
 def main() -> None:

@@ -40,7 +40,39 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=3, ge=1)
     job_time_limit_seconds: int = Field(default=600, ge=1)
     worker_cache_dir: Path | None = None
-    leaderboard_cache_seconds: float = Field(default=1.0, ge=0)
+    request_header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A client must send a complete request head within this time "
+        "(podium-server serve; against slowloris)",
+    )
+    request_body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest wait for the next chunk of a request body before answering 408",
+    )
+    sandbox_require_isolation: bool = Field(
+        default=True,
+        description="Run checkpoint programs (TorchScript, torch.export) only in a fully "
+        "isolated sandbox (needs root: other uid, no network, read-only filesystem); "
+        "false only on a trusted development machine",
+    )
+    leaderboard_cache_seconds: float = Field(
+        default=0.25,
+        ge=0,
+        description="How long a server process trusts its cached leaderboard version "
+        "(the bound on staleness across processes; 0: read it on every request)",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Where people reach the pages (https://podium.example.org); "
+        "notifications link to it when set",
+    )
+    webhook_max_attempts: int = Field(default=5, ge=1, le=20)
+    webhook_backoff_seconds: float = Field(
+        default=2.0, ge=0, description="First retry delay of a webhook post; doubles each time"
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -7,13 +7,58 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 
-class BodyTooLarge(Exception):
+class ErrorRead(BaseModel):
+    """Every error: ``{"detail": "..."}``; validation errors add the offending fields."""
+
+    detail: str
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="Request validation (422): each offending field"
+    )
+
+
+# Documented on every API route (create_app), so that clients and the schema
+# fuzzer know the error format; a route's own ``responses`` add to these.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status_code: {"model": ErrorRead, "description": description}
+    for status_code, description in {
+        400: "Malformed request (e.g. an unreadable multipart body)",
+        408: "The request body stopped arriving",
+        401: "Missing, invalid, expired or revoked credentials",
+        403: "Not allowed for this caller, or not now (deadline, state)",
+        404: "No such resource, or not visible to this caller",
+        409: "Conflicts with the current state",
+        413: "Request body over the size limit",
+        422: "Invalid request or rejected file; the detail says what to fix",
+        429: "Rate or daily submission limit reached; see Retry-After",
+        503: "Temporarily unavailable (database busy); see Retry-After",
+    }.items()
+}
+
+
+# Both are HTTPExceptions so that FastAPI, which turns other errors raised while it
+# reads a JSON or form body into a 400, lets them through with their own status.
+class BodyTooLarge(HTTPException):
     def __init__(self, limit_bytes: int) -> None:
         self.limit_bytes = limit_bytes
-        super().__init__(f"request body exceeds {limit_bytes} bytes")
+        super().__init__(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"request body too large: the limit is {limit_bytes / (1024 * 1024):g} MB",
+            headers={"Connection": "close"},
+        )
+
+
+class BodyTimeout(HTTPException):
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(
+            status.HTTP_408_REQUEST_TIMEOUT,
+            f"request body too slow: no data for {seconds:g} s",
+            headers={"Connection": "close"},
+        )
 
 
 def not_found(what: str) -> HTTPException:
@@ -56,6 +101,15 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         return JSONResponse(
             {"detail": _validation_detail(exc), "errors": errors},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # PostgreSQL refuses what SQLite takes (NUL characters in text, numbers out of
+        # range): the input is at fault, not the server.
+        return JSONResponse(
+            {"detail": "the request holds a value the database cannot store (e.g. a NUL)"},
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
 

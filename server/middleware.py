@@ -1,21 +1,30 @@
-"""ASGI middleware: request body size cap and security headers."""
+"""ASGI middleware: request body size cap and idle timeout, security headers."""
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.errors import BodyTooLarge
+from server.errors import BodyTimeout, BodyTooLarge
 
 JSON_BODY_LIMIT = 1024 * 1024
 STREAMED_CONTENT_TYPES = ("multipart/form-data", "application/octet-stream", "text/csv")
 
 
 class BodySizeLimitMiddleware:
-    """Refuse bodies over the limit with 413, by Content-Length or while streaming."""
+    """Refuse bodies over the limit with 413, by Content-Length or while streaming.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    With ``idle_timeout``, a body that stops arriving for that long is answered
+    with 408: a client trickling bytes cannot hold a worker thread and an upload
+    slot forever. The wait is bounded only until the body is complete, since
+    frameworks keep calling ``receive`` afterwards to notice disconnects.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, idle_timeout: float | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.idle_timeout = idle_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -36,14 +45,22 @@ class BodySizeLimitMiddleware:
                 await _send_413(send, limit)
                 return
         received = 0
+        body_complete = False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_complete
+            if body_complete or self.idle_timeout is None:
+                message = await receive()
+            else:
+                try:
+                    message = await asyncio.wait_for(receive(), self.idle_timeout)
+                except TimeoutError:
+                    raise BodyTimeout(self.idle_timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge(limit)
+                body_complete = not message.get("more_body", False)
             return message
 
         await self.app(scope, limited_receive, send)

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from server.accounts import service
 from server.accounts.schemas import TokenCreate, TokenCreated, TokenRead, UserCreate, UserRead
-from server.deps import CurrentUser, SessionDep, SettingsDep
+from server.deps import CurrentUser, RowId, SessionDep, SettingsDep
 from server.models import ApiToken, Role
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -60,7 +60,7 @@ def list_tokens(user: CurrentUser, session: SessionDep) -> object:
 @router.delete(
     "/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
 )
-def revoke(token_id: int, user: CurrentUser, session: SessionDep) -> Response:
+def revoke(token_id: RowId, user: CurrentUser, session: SessionDep) -> Response:
     """Revoke one of your tokens."""
     service.revoke_token(session, user, token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -76,16 +76,27 @@ def _recent_failures(
 def authenticate(
     session: Session, settings: Settings, username: str, password: str, address: str
 ) -> User:
-    """Check a password, throttling repeated failures per username and per address."""
+    """Check a password, throttling repeated failures per username and per address.
+
+    The attempt is recorded (and committed) before the password is checked and
+    counted with the others: parallel guesses cannot all pass the check, since
+    each one sees at least the attempts committed before it. A refused attempt
+    and a successful one remove their record; a wrong password leaves it.
+    """
     window = timedelta(seconds=settings.login_window_seconds)
     since = utcnow() - window
     retry_after = {"Retry-After": str(settings.login_window_seconds)}
-    by_user = _recent_failures(session, LoginFailure.username, username.lower(), since)
-    by_address = _recent_failures(session, LoginFailure.address, address, since)
+    attempt = LoginFailure(username=username.lower()[:64], address=address[:64])
+    session.add(attempt)
+    session.commit()
+    by_user = _recent_failures(session, LoginFailure.username, attempt.username, since)
+    by_address = _recent_failures(session, LoginFailure.address, attempt.address, since)
     if (
-        by_user >= settings.login_max_failures
-        or by_address >= settings.login_max_failures * ADDRESS_FAILURE_FACTOR
+        by_user > settings.login_max_failures
+        or by_address > settings.login_max_failures * ADDRESS_FAILURE_FACTOR
     ):
+        session.delete(attempt)
+        session.commit()
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             f"too many failed logins; try again in {settings.login_window_seconds // 60} minutes",
@@ -93,10 +104,9 @@ def authenticate(
         )
     user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
     if user is None or not verify_password(user.password_hash, password):
-        session.add(LoginFailure(username=username.lower()[:64], address=address[:64]))
-        # Kept even though the request fails: the failure must count.
-        session.commit()
+        # The record stays (it was committed above): the failure counts.
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    session.delete(attempt)
     return user
 
 

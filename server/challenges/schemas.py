@@ -5,6 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from server.insight.schemas import Webhooks
+
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 SubmissionKind = Literal["csv", "checkpoint"]
 CheckpointFormat = Literal["safetensors", "torchscript", "export"]
@@ -66,6 +68,9 @@ class ChallengeBase(BaseModel):
 
 class ChallengeCreate(ChallengeBase):
     slug: str = Field(pattern=SLUG_PATTERN, examples=["mnist"])
+    webhooks: Webhooks = Field(
+        default_factory=Webhooks, description="Discord/Slack notifications (organizers only)"
+    )
 
 
 class ChallengeUpdate(BaseModel):
@@ -79,6 +84,10 @@ class ChallengeUpdate(BaseModel):
     final_selection_count: int | None = Field(default=None, ge=1, le=20)
     submission_kinds: list[SubmissionKind] | None = Field(default=None, min_length=1)
     checkpoint_spec: CheckpointSpec | None = None
+    webhooks: Webhooks | None = Field(
+        default=None,
+        description="Discord/Slack notifications: a URL left out is kept, a null removes it",
+    )
     state: Literal["draft", "open", "closed"] | None = Field(
         default=None, description="'open' opens (needs a solution), 'closed' closes early"
     )
@@ -89,6 +98,19 @@ class ChallengeUpdate(BaseModel):
     @classmethod
     def _known_metric(cls, value: str | None) -> str | None:
         return None if value is None else ChallengeBase._known_metric(value)
+
+    @model_validator(mode="after")
+    def _null_only_clears_dates(self) -> ChallengeUpdate:
+        # An explicit null would store NULL in a required column (and break every later
+        # read of the challenge); only the dates may be cleared.
+        nulls = sorted(
+            name
+            for name in self.model_fields_set - {"opens_at", "closes_at"}
+            if getattr(self, name) is None
+        )
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null; leave a field out to keep it")
+        return self
 
 
 class ChallengeRead(BaseModel):

@@ -18,6 +18,7 @@ from server.challenges.schemas import (
     SolutionRead,
 )
 from server.errors import conflict, not_found, unprocessable
+from server.insight.notify import merge_webhooks
 from server.models import (
     Challenge,
     ChallengeFile,
@@ -57,11 +58,14 @@ def refresh_state(challenge: Challenge, now: datetime | None = None) -> None:
 
 def bump_board(session: Session, challenge_id: int) -> None:
     """Invalidate cached leaderboards of a challenge (any process)."""
+    from server.leaderboard.service import note_bump
+
     session.execute(
         update(Challenge)
         .where(Challenge.id == challenge_id)
         .values(board_version=Challenge.board_version + 1)
     )
+    note_bump(session, challenge_id)
 
 
 def get_challenge(session: Session, slug: str, viewer: User | None) -> Challenge:
@@ -137,6 +141,7 @@ def create_challenge(session: Session, body: ChallengeCreate, organizer: User) -
     if session.scalar(select(Challenge.id).where(Challenge.slug == body.slug)):
         raise conflict(f"a challenge with slug '{body.slug}' already exists")
     data = body.model_dump()
+    data["webhooks"] = merge_webhooks({}, data.get("webhooks") or {})
     challenge = Challenge(**data, state=ChallengeState.draft, created_by_id=organizer.id)
     session.add(challenge)
     session.flush()
@@ -155,6 +160,8 @@ def update_challenge(session: Session, challenge: Challenge, body: ChallengeUpda
     for key, value in changes.items():
         if key == "checkpoint_spec" and value is not None:
             value = dict(value)
+        if key == "webhooks":
+            value = merge_webhooks(challenge.webhooks, value or {})
         setattr(challenge, key, value)
     opens_at, closes_at = challenge.opens_at, challenge.closes_at
     if opens_at and closes_at and closes_at <= opens_at:

@@ -12,9 +12,10 @@ from sqlalchemy import update
 from server.challenges.service import bump_board
 from server.config import get_settings
 from server.db import session_scope
+from server.jobs.evaluate import score_csv_file
+from server.jobs.lease import keep_lease
 from server.models import Challenge, Submission, SubmissionStatus, utcnow
-from server.scoring.predictions import PredictionError, Scores, evaluate_csv
-from server.scoring.solution import load_solution
+from server.scoring.predictions import PredictionError, Scores
 from server.storage import get_blob_store
 
 log = logging.getLogger(__name__)
@@ -115,8 +116,9 @@ def evaluate_csv_submission(submission_id: int) -> Scores:
             challenge.solution_sha256,
             submission.file_sha256,
         )
-    solution = load_solution(store.path_for(solution_sha), metric, solution_sha)
-    return evaluate_csv(store.path_for(file_sha), solution, metric)
+    return score_csv_file(
+        store.path_for(file_sha), store.path_for(solution_sha), solution_sha, metric
+    )
 
 
 def score_submission(submission_id: int) -> bool:
@@ -124,15 +126,17 @@ def score_submission(submission_id: int) -> bool:
     attempt = claim(submission_id)
     if attempt is None:
         return False
-    if attempt.kind != "csv":
-        from server.jobs.checkpoint_runner import run_checkpoint_attempt
+    # Long runs (checkpoints) must keep their lease, or the sweeper re-queues them.
+    with keep_lease(attempt.submission_id, attempt.token):
+        if attempt.kind != "csv":
+            from server.jobs.checkpoint_runner import run_checkpoint_attempt
 
-        return run_checkpoint_attempt(attempt)
-    try:
-        scores = evaluate_csv_submission(submission_id)
-    except PredictionError as error:
-        return record(attempt, error=str(error))
-    except Exception:
-        log.exception("scoring submission %s failed", submission_id)
-        return record(attempt, platform_error=True)
-    return record(attempt, scores=scores)
+            return run_checkpoint_attempt(attempt)
+        try:
+            scores = evaluate_csv_submission(submission_id)
+        except PredictionError as error:
+            return record(attempt, error=str(error))
+        except Exception:
+            log.exception("scoring submission %s failed", submission_id)
+            return record(attempt, platform_error=True)
+        return record(attempt, scores=scores)

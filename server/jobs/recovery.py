@@ -20,11 +20,12 @@ def requeue_expired() -> list[int]:
     """
     settings = get_settings()
     now = utcnow()
+    # Re-checked in each UPDATE: a heartbeat between the SELECT and the UPDATE wins.
+    lease_over = or_(Submission.lease_expires_at.is_(None), Submission.lease_expires_at < now)
     with session_scope() as session:
         expired = session.execute(
             select(Submission.id, Submission.attempts).where(
-                Submission.status == SubmissionStatus.running,
-                or_(Submission.lease_expires_at.is_(None), Submission.lease_expires_at < now),
+                Submission.status == SubmissionStatus.running, lease_over
             )
         ).all()
         exhausted = [i for i, attempts in expired if attempts >= settings.job_max_attempts]
@@ -32,7 +33,11 @@ def requeue_expired() -> list[int]:
         if exhausted:
             session.execute(
                 update(Submission)
-                .where(Submission.id.in_(exhausted), Submission.status == SubmissionStatus.running)
+                .where(
+                    Submission.id.in_(exhausted),
+                    Submission.status == SubmissionStatus.running,
+                    lease_over,
+                )
                 .values(
                     status=SubmissionStatus.failed,
                     platform_error=True,
@@ -49,7 +54,11 @@ def requeue_expired() -> list[int]:
         if again:
             session.execute(
                 update(Submission)
-                .where(Submission.id.in_(again), Submission.status == SubmissionStatus.running)
+                .where(
+                    Submission.id.in_(again),
+                    Submission.status == SubmissionStatus.running,
+                    lease_over,
+                )
                 .values(status=SubmissionStatus.queued, lease_expires_at=None, worker_id=None)
                 .execution_options(synchronize_session=False)
             )

@@ -7,12 +7,16 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
-from server.challenges.router import ManagedChallenge, VisibleChallenge
-from server.deps import OptionalUser, SessionDep
+from server.challenges.router import ManagedChallenge
+from server.challenges.service import get_challenge
+from server.db import session_scope
+from server.deps import BearerCredentials, SessionDep, get_optional_user
 from server.errors import forbidden
 from server.leaderboard import service
 from server.leaderboard.schemas import Leaderboard
@@ -22,21 +26,67 @@ from server.storage import get_blob_store
 router = APIRouter(prefix="/api/v1/challenges/{slug}", tags=["leaderboard"])
 
 CSV_COLUMNS = ["rank", "team", "score", "submissions", "last_submission_at"]
+# A spreadsheet runs a cell that starts with one of these as a formula
+# ("=HYPERLINK(...)" as a team name): text cells get a leading apostrophe (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-@router.get("/leaderboard", response_model=Leaderboard)
-def leaderboard(
-    challenge: VisibleChallenge,
-    session: SessionDep,
-    viewer: OptionalUser,
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell that spreadsheets show as text; numbers and None are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+@router.get(
+    "/leaderboard",
+    response_model=Leaderboard,
+    responses={304: {"description": "Not modified since the ETag sent in If-None-Match"}},
+)
+async def leaderboard(
+    slug: str,
+    request: Request,
+    credentials: BearerCredentials,
     board: Literal["public", "private"] = "public",
-) -> object:
+) -> Response:
     """Best public score per team; the private board once the challenge is finalized."""
-    if board == "private" and not service.private_visible(
-        challenge, bool(viewer and viewer.is_organizer)
-    ):
-        raise forbidden("the private leaderboard is revealed when the challenge is finalized")
-    return service.get_board(session, challenge, board)
+    # A board that anyone may see comes from this process's memory, without a database
+    # round trip or a thread hop: pages poll it and whole classrooms refresh it at once.
+    cached = None if credentials is not None else service.cached_board(slug, board)
+    if cached is None:
+        cached = await run_in_threadpool(_load_board, request, credentials, slug, board)
+    headers = {"ETag": cached.etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    if cached.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    if _accepts_gzip(request.headers.get("accept-encoding", "")):
+        headers["Content-Encoding"] = "gzip"
+        return Response(cached.gzip_body, media_type="application/json", headers=headers)
+    return Response(cached.body, media_type="application/json", headers=headers)
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    for coding in accept_encoding.lower().split(","):
+        name, _, params = coding.partition(";")
+        if name.strip() in ("gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def _load_board(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None,
+    slug: str,
+    board: str,
+) -> service.CachedBoard:
+    """The checked path, as the other routes' dependencies do it (token, drafts, private)."""
+    with session_scope() as session:
+        viewer = get_optional_user(request, session, credentials)
+        challenge = get_challenge(session, slug, viewer)
+        if board == "private" and not service.private_visible(
+            challenge, bool(viewer and viewer.is_organizer)
+        ):
+            raise forbidden("the private leaderboard is revealed when the challenge is finalized")
+        return service.get_cached(session, challenge, board)
 
 
 def board_csv(board: Leaderboard) -> str:
@@ -46,7 +96,7 @@ def board_csv(board: Leaderboard) -> str:
     writer.writerow(columns)
     for entry in board.entries:
         data = entry.model_dump(mode="json")
-        writer.writerow([data[c] for c in columns])
+        writer.writerow([spreadsheet_safe(data[c]) for c in columns])
     return out.getvalue()
 
 
@@ -112,7 +162,7 @@ def submissions_archive(challenge: ManagedChallenge, session: SessionDep) -> Str
                 writer = csv.DictWriter(manifest, fieldnames=list(entries[0]["manifest"]))
                 writer.writeheader()
                 for entry in entries:
-                    writer.writerow(entry["manifest"])
+                    writer.writerow({k: spreadsheet_safe(v) for k, v in entry["manifest"].items()})
             archive.writestr("manifest.csv", manifest.getvalue())
             archive.writestr(
                 "manifest.json", json.dumps([e["manifest"] for e in entries], indent=1)

@@ -9,7 +9,13 @@ from server.scoring.predictions import (
     sample_submission,
     score_predictions,
 )
-from server.scoring.solution import Solution, SolutionError, load_solution, parse_solution
+from server.scoring.solution import (
+    Solution,
+    SolutionError,
+    clear_solution_cache,
+    load_solution,
+    parse_solution,
+)
 
 __all__ = [
     "METRICS",
@@ -18,6 +24,7 @@ __all__ = [
     "Scores",
     "Solution",
     "SolutionError",
+    "clear_solution_cache",
     "evaluate_csv",
     "get_metric",
     "load_solution",

@@ -14,7 +14,6 @@ because the encoding is a bijection that preserves order.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -52,11 +51,9 @@ class Metric:
         (log loss, multi-class ROC AUC) and to pick the positive class.
         """
         class_array = None if classes is None else np.asarray(classes)
-        # sklearn warns about degenerate inputs (a class absent from y_true,
-        # undefined precision); scores are still defined, and the solution
-        # parser already refuses the cases where they are not.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        # Huge values overflow (an infinite RMSE): the caller checks the result
+        # is finite. np.errstate is thread-local, unlike warning filters.
+        with np.errstate(all="ignore"):
             return float(self._function(np.asarray(y_true), np.asarray(y_pred), class_array))
 
 
@@ -65,7 +62,14 @@ def _accuracy(y_true: np.ndarray, y_pred: np.ndarray, classes: np.ndarray | None
 
 
 def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray, classes: np.ndarray | None) -> float:
-    return float(skm.balanced_accuracy_score(y_true, y_pred))
+    # balanced_accuracy_score is the macro recall over the classes present in
+    # y_true, but it warns whenever y_pred has another class (a common, valid
+    # case). Silencing that takes warnings.catch_warnings, which mutates
+    # process-wide state and is not thread-safe; asking recall_score for
+    # exactly those classes gives the same number without a warning.
+    return float(
+        skm.recall_score(y_true, y_pred, labels=np.unique(y_true), average="macro", zero_division=0)
+    )
 
 
 def _f1_macro(y_true: np.ndarray, y_pred: np.ndarray, classes: np.ndarray | None) -> float:

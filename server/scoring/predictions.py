@@ -30,6 +30,8 @@ import pyarrow.csv as pcsv
 from server.scoring.metrics import Metric, get_metric
 from server.scoring.solution import (
     _EXAMPLES_SHOWN,
+    _MAX_VALUE,
+    _MAX_VALUE_TEXT,
     Solution,
     Source,
     _check_utf8,
@@ -105,14 +107,18 @@ def score_predictions(aligned: np.ndarray, solution: Solution, metric: str) -> S
         expected_ndim == 2 and values.shape[1] != len(solution.classes or ())
     ):
         raise ValueError(f"predictions for {scorer.name} have the wrong shape {values.shape}")
-    invalid = ~np.isfinite(values)
     if scorer.prediction_format == "probability":
-        invalid |= (values < 0) | (values > 1)
-    if invalid.any():
-        what = "between 0 and 1" if scorer.prediction_format == "probability" else "finite numbers"
-        raise PredictionError(
-            f"{_plural(int(invalid.any(axis=-1).sum()), 'prediction')} not {what}"
+        low, high, what = 0.0, 1.0, "between 0 and 1"
+    else:
+        low, high, what = (
+            -_MAX_VALUE,
+            _MAX_VALUE,
+            f"between -{_MAX_VALUE_TEXT} and {_MAX_VALUE_TEXT}",
         )
+    invalid = ~((values >= low) & (values <= high))  # NaN is invalid too
+    if invalid.any():
+        count = int(invalid.any(axis=-1).sum()) if invalid.ndim == 2 else int(invalid.sum())
+        raise PredictionError(f"{_plural(count, 'prediction')} not {what}")
     if expected_ndim == 2 and (values.sum(axis=1) == 0).any():
         raise PredictionError("probabilities on a row must not all be 0")
     return _score(values, solution, scorer)
@@ -186,8 +192,11 @@ def _score(aligned: np.ndarray, solution: Solution, scorer: Metric) -> Scores:
     ):
         score = scorer.compute(y_true, aligned[index], classes)
         if not math.isfinite(score):
-            # The solution parser refuses solutions where this can happen; a
-            # platform error, not the participant's.
+            if scorer.prediction_format == "value":
+                # Same message whichever part overflowed: nothing about the split leaks.
+                raise PredictionError("the values are too large to score: the error overflows")
+            # The solution parser refuses solutions on which the metric is
+            # undefined: a platform error, not the participant's.
             raise RuntimeError(f"{scorer.name} returned a non-finite score")
         scores.append(score)
     return Scores(public=scores[0], private=scores[1])
@@ -223,7 +232,7 @@ def _check_header(
             ("repeated", repeated),
         ):
             if names:
-                shown = ", ".join(_show(n) for n in names[:_EXAMPLES_SHOWN])
+                shown = ", ".join(repr(n[:30]) for n in names[:_EXAMPLES_SHOWN])
                 more = (
                     f" and {len(names) - _EXAMPLES_SHOWN} more"
                     if len(names) > _EXAMPLES_SHOWN
@@ -306,7 +315,10 @@ def _fast_align(
         ids = _trimmed(id_column)
         if ids.equals(solution._ids_arrow):
             return values
-        positions = solution._locate(ids)
+        if ids.equals(solution._sorted_ids_arrow):
+            positions = solution._sort_order
+        else:
+            positions = solution._locate(ids)
     if positions.min() < 0:
         return None
     # The row count equals the id count, so the ids are a permutation exactly
@@ -331,13 +343,13 @@ def _fast_values(
         values = table.column(columns[0]).to_numpy()
     else:
         values = np.column_stack([table.column(c).to_numpy() for c in columns])
-    if not np.isfinite(values).all():
+    low, high = (
+        (0.0, 1.0) if scorer.prediction_format == "probability" else (-_MAX_VALUE, _MAX_VALUE)
+    )
+    if not (values.min() >= low and values.max() <= high):  # False with NaN too
         return None
-    if scorer.prediction_format == "probability":
-        if values.min() < 0 or values.max() > 1:
-            return None
-        if values.ndim == 2 and (values.sum(axis=1) == 0).any():
-            return None
+    if values.ndim == 2 and (values.sum(axis=1) == 0).any():  # multi-class probabilities
+        return None
     return values
 
 
@@ -468,12 +480,12 @@ def _checked_values(
             j = next(j for j, valid in enumerate(valid_masks) if not valid[row])
             text = _show(texts[j][int(row)].as_py())
             if len(columns) > 1:
-                text += f" in column {_show(str((solution.classes or [])[j]))}"
+                text += f" in column {str((solution.classes or [])[j])!r}"
             items.append(f"{rows.line(int(row))} ({text})")
         what = (
             "probabilities must be numbers between 0 and 1"
             if probability
-            else "values must be finite numbers"
+            else f"values must be numbers between -{_MAX_VALUE_TEXT} and {_MAX_VALUE_TEXT}"
         )
         return values, [f"{what}: {_examples(items, len(bad_rows))}"]
     if values.ndim == 2:

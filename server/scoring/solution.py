@@ -41,10 +41,17 @@ class SolutionError(ValueError):
     """The solution file is unusable; the message tells the organizer what to fix."""
 
 
-# How many offending rows an error message names before it counts the rest.
+# How many offending rows an error message names before it counts the rest:
+# "line 4 ('pubic'), line 9 ('') and 12 more"; lists that lead with the count
+# ("3 ids missing, e.g. 17, 204, 9981") show a few more.
+_LISTED = 2
 _EXAMPLES_SHOWN = 3
 # Longest stretch of a user's value quoted back in a message.
 _SHOWN_VALUE_CHARS = 30
+# Real values beyond this magnitude are refused: squared errors over a million
+# rows must stay finite in float64.
+_MAX_VALUE = 1e100
+_MAX_VALUE_TEXT = "1e100"
 # Integers of at most this many digits always fit in int64.
 _SAFE_INT_DIGITS = 18
 # An id index becomes a dense lookup table when the id range is at most this
@@ -56,7 +63,7 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _INT_PATTERN = r"^[+-]?[0-9]+$"
 _FLOAT_PATTERN = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
-_NUMBER_RE = re.compile(r"[+-]?[0-9]{1,20}(\.[0-9]{0,20})?")
+_NUMBER_RE = re.compile(r"[+-]?[0-9]{1,20}(\.[0-9]{0,20})?([eE][+-]?[0-9]{1,4})?")
 
 
 # --------------------------------------------------------------------------
@@ -80,6 +87,7 @@ class Solution:
 
     # Derived lookup structures, computed once in __post_init__.
     _ids_arrow: pa.Array | None = field(init=False, repr=False)
+    _sorted_ids_arrow: pa.Array | None = field(init=False, repr=False)
     _sort_order: np.ndarray = field(init=False, repr=False)
     _sorted_ids: np.ndarray = field(init=False, repr=False)
     _ids_in_sorted_order: bool = field(init=False, repr=False)
@@ -98,7 +106,7 @@ class Solution:
         ids = self.ids
         n = len(ids)
         if ids.dtype.kind in "iu":
-            derived["_ids_arrow"] = None
+            derived |= {"_ids_arrow": None, "_sorted_ids_arrow": None}
             order = np.argsort(ids, kind="stable")
             sorted_ids = ids[order]
             dense_table = None
@@ -114,7 +122,12 @@ class Solution:
             ids_arrow = pa.array(ids, type=pa.string())
             order = np.asarray(pc.sort_indices(ids_arrow), dtype=np.int64)
             sorted_ids = ids[order]
-            derived |= {"_ids_arrow": ids_arrow, "_dense_table": None, "_dense_offset": 0}
+            derived |= {
+                "_ids_arrow": ids_arrow,
+                "_sorted_ids_arrow": ids_arrow.take(pa.array(order)),
+                "_dense_table": None,
+                "_dense_offset": 0,
+            }
         derived |= {
             "_sort_order": order,
             "_sorted_ids": sorted_ids,
@@ -263,9 +276,9 @@ def _show(value: Any) -> str:
     return repr(text)
 
 
-def _examples(items: Sequence[str], total: int) -> str:
-    """'a, b and c' or 'a, b, c and 12 more' for ``total`` offending things."""
-    shown = list(items[:_EXAMPLES_SHOWN])
+def _examples(items: Sequence[str], total: int, listed: int = _LISTED) -> str:
+    """'a and b' or 'a, b and 12 more' for ``total`` offending things."""
+    shown = list(items[:listed])
     rest = total - len(shown)
     if rest > 0:
         return ", ".join(shown) + f" and {rest} more"
@@ -355,6 +368,11 @@ def _scan_rows(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
 def _read_strings(data: bytes, field_names: Sequence[str], error: type[ValueError]) -> pa.Table:
     """Every field after the header as a string; ragged rows are reported by line."""
     names = [f"f{i}" for i in range(len(field_names))]
+    first_newline = min(
+        (p for p in (data.find(b"\n"), data.find(b"\r")) if p >= 0), default=len(data)
+    )
+    if not data[first_newline:].strip():  # pyarrow cannot skip the header of a header-only file
+        return pa.table({name: pa.array([], pa.string()) for name in names})
     try:
         return pcsv.read_csv(
             pa.BufferReader(data),
@@ -403,8 +421,8 @@ class _RowNames:
         names = [self.line(r) for r in rows[:_EXAMPLES_SHOWN]]
         if all(name.startswith("line ") for name in names):
             numbers = [name.removeprefix("line ") for name in names]
-            return "lines " + _examples(numbers, len(rows))
-        return _examples(names, len(rows))
+            return "lines " + _examples(numbers, len(rows), _EXAMPLES_SHOWN)
+        return _examples(names, len(rows), _EXAMPLES_SHOWN)
 
     def describe(self, rows: np.ndarray, values: Any = None) -> str:
         """'line 4 ('pubic'), line 9 ('') and 12 more' for the offending ``rows``."""
@@ -437,22 +455,27 @@ def _parse_ints(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         pc.cast(pc.if_else(pa.array(short), unsigned, "0"), pa.int64()), dtype=np.int64
     ).copy()
     valid = short.copy()
-    # Long digit strings (leading zeros, 19-digit ids) are rare: check them one by one.
-    for row in np.flatnonzero(integer_like & ~short):
-        number = int(strings[int(row)].as_py())
-        if -(2**63) <= number < 2**63:
-            values[row] = number
-            valid[row] = True
+    long_rows = np.flatnonzero(integer_like & ~short)  # 19+ digits, or leading zeros
+    if len(long_rows):
+        long_strings = unsigned.take(pa.array(long_rows))
+        try:
+            values[long_rows] = np.asarray(pc.cast(long_strings, pa.int64()), dtype=np.int64)
+            valid[long_rows] = True
+        except pa.ArrowInvalid:  # some overflow int64: find which, one by one
+            for row, text in zip(long_rows, long_strings.to_pylist(), strict=True):
+                number = int(text)
+                if -(2**63) <= number < 2**63:
+                    values[row], valid[row] = number, True
     return values, valid
 
 
 def _parse_floats(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Parse trimmed strings as finite float64: values (NaN if invalid) and the valid mask."""
+    """Parse trimmed strings as float64 within ±_MAX_VALUE: values and the valid mask."""
     numeric = pc.match_substring_regex(strings, _FLOAT_PATTERN).fill_null(False)
     values = np.asarray(
         pc.cast(pc.if_else(numeric, strings, "nan"), pa.float64()), dtype=np.float64
     )
-    return values, np.isfinite(values)
+    return values, np.abs(values) <= _MAX_VALUE  # False for NaN
 
 
 def _integral_floats(floats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -587,7 +610,7 @@ def _parse_values(target_strings: pa.Array, target: str, rows: _RowNames) -> np.
     invalid = np.flatnonzero(~valid)
     if len(invalid):
         raise SolutionError(
-            f"{target!r} must be a finite number: "
+            f"{target!r} must be a number between -{_MAX_VALUE_TEXT} and {_MAX_VALUE_TEXT}: "
             + rows.describe(invalid, target_strings.to_numpy(zero_copy_only=False))
         )
     return values
@@ -658,7 +681,9 @@ def _check_computable(
                 f"{scorer.name} cannot be computed on the {part} rows: {exc}"
             ) from None
         if not np.isfinite(score):
-            raise SolutionError(f"{scorer.name} is undefined on the {part} rows")
+            raise SolutionError(
+                f"{scorer.name} is not finite on the {part} rows; are the targets too large?"
+            )
 
 
 # --------------------------------------------------------------------------

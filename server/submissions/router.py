@@ -7,7 +7,7 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import FileResponse
 
 from server.challenges.router import VisibleChallenge
-from server.deps import CurrentUser, SessionDep
+from server.deps import CurrentUser, RowId, SessionDep
 from server.jobs.dispatch import dispatch
 from server.models import Challenge, Submission
 from server.storage import get_blob_store
@@ -86,7 +86,7 @@ def _challenge_of(session: SessionDep, submission: Submission) -> Challenge:
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionRead)
-def get_submission(submission_id: int, user: CurrentUser, session: SessionDep) -> object:
+def get_submission(submission_id: RowId, user: CurrentUser, session: SessionDep) -> object:
     """One of your team's submissions (any, for organizers)."""
     submission = service.visible_submission(session, submission_id, user)
     positions = service.queue_positions(session) if user.is_organizer else {}
@@ -103,7 +103,9 @@ def get_submission(submission_id: int, user: CurrentUser, session: SessionDep) -
     response_class=FileResponse,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
-def download_submission(submission_id: int, user: CurrentUser, session: SessionDep) -> FileResponse:
+def download_submission(
+    submission_id: RowId, user: CurrentUser, session: SessionDep
+) -> FileResponse:
     """The file your team submitted (organizers: any)."""
     submission = service.visible_submission(session, submission_id, user)
     return FileResponse(

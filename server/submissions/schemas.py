@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from server.deps import RowId
+
 
 class SubmissionRead(BaseModel):
     id: int
@@ -38,7 +40,7 @@ class SubmissionRead(BaseModel):
 
 
 class SelectionUpdate(BaseModel):
-    submission_ids: list[int] = Field(max_length=20)
+    submission_ids: list[RowId] = Field(max_length=20)
 
 
 class SelectionRead(BaseModel):

@@ -58,7 +58,18 @@ def join_challenge(session: Session, challenge: Challenge, user: User) -> Team:
         return existing
     if challenge.state in (ChallengeState.closed, ChallengeState.finalized):
         raise conflict("the challenge is closed; it no longer takes new teams")
-    # A concurrent join of the same user fails on the unique (challenge, user)
+    # Concurrent first submissions (or joins) of one user: this write lock on the
+    # user's row makes the later ones wait, then find the team the first one made.
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(role=User.role)
+        .execution_options(synchronize_session=False)
+    )
+    existing = team_of(session, challenge, user)
+    if existing is not None:
+        return existing
+    # A concurrent join that still slips through fails on the unique (challenge, user)
     # constraint and gets a 409 asking to retry (see server.errors).
     team = Team(challenge_id=challenge.id, name=_free_name(session, challenge, user.username))
     session.add(team)

@@ -1,0 +1,1 @@
+"""Beyond the leaderboard: confidence intervals, the shake-up, notifications."""

@@ -1,0 +1,475 @@
+"""Discord and Slack notifications: a new leader, opening, closing soon, final results.
+
+Events are detected in two places: ``check_leader`` runs after each scored
+submission (on the insight thread, after the commit), ``send_due_notifications``
+runs in the server's sweeper thread (opening, 24 h and 1 h before
+``closes_at``, finalization). Each event is first written to
+``Challenge.notified`` (under a row lock), and sent only after that commit, so
+it goes out at most once even with several server processes.
+
+Delivery is a background thread with a schedule: a failed post (network
+error, 5xx, 429) is tried again after ``webhook_backoff_seconds`` doubling
+each time (a 429's ``Retry-After`` is honoured), at most
+``webhook_max_attempts`` times; any other answer is final. Nothing ever waits
+for it. Messages carry public facts only: team names, public scores, dates,
+and after finalization the winners' names (never a private score).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from ipaddress import ip_address
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from server import __version__
+from server.config import Settings, get_settings
+from server.db import session_scope
+from server.models import UNFINISHED, Challenge, ChallengeState, Submission, SubmissionStatus, Team
+from server.models import utcnow as _utcnow
+
+log = logging.getLogger(__name__)
+
+TARGETS = ("discord_url", "slack_url")
+MAX_URL_LENGTH = 500
+MAX_RETRY_AFTER_SECONDS = 300.0
+DISCORD_MAX_CHARS = 2000
+LOOPBACK_HOSTS = frozenset({"localhost"})
+# Warnings before the deadline, largest first: (key in Challenge.notified, lead time).
+CLOSING_WARNINGS = (("closes_24h", timedelta(hours=24)), ("closes_1h", timedelta(hours=1)))
+
+
+# --------------------------------------------------------------------------
+# Webhook URLs
+
+
+def check_webhook_url(url: str, settings: Settings | None = None) -> str:
+    """A webhook URL we agree to post to, or ValueError saying why not.
+
+    ``https://`` always; ``http://`` only to this machine (``localhost``,
+    ``127.0.0.1``, ``::1``) and never when ``PODIUM_ENV=production``: it is
+    there for tests and for trying a local receiver.
+    """
+    settings = settings or get_settings()
+    url = url.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise ValueError(f"a webhook URL must be at most {MAX_URL_LENGTH} characters")
+    if any(not ch.isprintable() or ch.isspace() for ch in url):
+        raise ValueError("a webhook URL must not contain spaces or control characters")
+    parts = urlsplit(url)
+    if not parts.hostname or parts.username is not None or parts.password is not None:
+        raise ValueError("a webhook URL needs a host (and no user:password@)")
+    if parts.scheme == "https":
+        return url
+    if parts.scheme == "http" and _is_loopback(parts.hostname):
+        if settings.env == "production":
+            raise ValueError("http:// webhooks are refused when PODIUM_ENV=production")
+        return url
+    raise ValueError("a webhook URL must start with https:// (http:// only for localhost)")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def configured(webhooks: dict[str, Any] | None) -> dict[str, str]:
+    """The webhook URLs that are set, by target."""
+    return {key: str(url) for key, url in (webhooks or {}).items() if key in TARGETS and url}
+
+
+def merge_webhooks(current: dict[str, Any] | None, changes: dict[str, Any]) -> dict[str, str]:
+    """``current`` with ``changes`` applied (a null removes a URL)."""
+    merged = {**configured(current), **changes}
+    return {key: str(url) for key, url in merged.items() if key in TARGETS and url}
+
+
+# --------------------------------------------------------------------------
+# Messages
+
+_DISCORD_MARKUP = re.compile(r"([\\*_~`|>\[\]])")
+
+
+def _discord_escape(text: str) -> str:
+    return _DISCORD_MARKUP.sub(r"\\\1", text)
+
+
+def _slack_escape(text: str) -> str:
+    # Slack's rule: escape these three; "<!channel>" and friends need them.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message with placeholders for what teams and organizers typed (escaped per target)."""
+
+    template: str
+    values: dict[str, str] = field(default_factory=dict)
+    link: str | None = None
+
+    def render(self, escape: Callable[[str], str]) -> str:
+        text = self.template.format(**{k: escape(v) for k, v in self.values.items()})
+        return f"{text}\n{self.link}" if self.link else text
+
+    def payload(self, target: str) -> dict[str, Any]:
+        if target == "discord_url":
+            content = self.render(_discord_escape)[:DISCORD_MAX_CHARS]
+            # No @everyone, @here or role pings, whatever a team is called.
+            return {"content": content, "allowed_mentions": {"parse": []}}
+        return {"text": self.render(_slack_escape)}
+
+
+def _link(settings: Settings, path: str) -> str | None:
+    return settings.public_url.rstrip("/") + path if settings.public_url else None
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = max(1, round(delta.total_seconds() / 60))
+    if minutes < 90:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = round(minutes / 60)
+    return f"{hours} hours"
+
+
+def _score(value: float) -> str:
+    return f"{value:.5f}"
+
+
+# --------------------------------------------------------------------------
+# Delivery
+
+
+@dataclass(order=True)
+class _Delivery:
+    due: float
+    sequence: int
+    url: str = field(compare=False)
+    payload: dict[str, Any] = field(compare=False)
+    attempts_left: int = field(compare=False)
+    backoff: float = field(compare=False)
+    timeout: float = field(compare=False)
+    attempt: int = field(default=1, compare=False)
+
+
+@dataclass
+class DeliveryLog:
+    """What the notifier did (tests and logs): counts per outcome."""
+
+    delivered: int = 0
+    given_up: int = 0
+    retried: int = 0
+
+
+class Notifier:
+    """Posts JSON to webhooks from one daemon thread, retrying with exponential backoff."""
+
+    def __init__(self) -> None:
+        self._queue: list[_Delivery] = []
+        self._busy = 0
+        self._condition = threading.Condition()
+        self._sequence = itertools.count()
+        self._thread: threading.Thread | None = None
+        self.log = DeliveryLog()
+
+    def send(self, url: str, payload: dict[str, Any], settings: Settings | None = None) -> None:
+        """Queue one post; returns at once."""
+        settings = settings or get_settings()
+        delivery = _Delivery(
+            due=time.monotonic(),
+            sequence=next(self._sequence),
+            url=url,
+            payload=payload,
+            attempts_left=settings.webhook_max_attempts,
+            backoff=settings.webhook_backoff_seconds,
+            timeout=settings.webhook_timeout_seconds,
+        )
+        with self._condition:
+            heapq.heappush(self._queue, delivery)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="podium-webhooks", daemon=True
+                )
+                self._thread.start()
+            self._condition.notify_all()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until nothing is queued or being sent; False on timeout."""
+        with self._condition:
+            return self._condition.wait_for(lambda: not self._queue and not self._busy, timeout)
+
+    def _next(self) -> _Delivery:
+        with self._condition:
+            while True:
+                now = time.monotonic()
+                if self._queue and self._queue[0].due <= now:
+                    self._busy += 1
+                    return heapq.heappop(self._queue)
+                wait = self._queue[0].due - now if self._queue else None
+                self._condition.wait(wait)
+
+    def _loop(self) -> None:
+        headers = {"User-Agent": f"podium/{__version__}"}
+        with httpx.Client(headers=headers, follow_redirects=False) as client:
+            while True:
+                delivery = self._next()
+                retry_in: float | None = None
+                try:
+                    retry_in = self._post(client, delivery)
+                except Exception:
+                    log.exception("webhook delivery crashed")
+                with self._condition:
+                    self._busy -= 1
+                    if retry_in is not None:
+                        delivery.due = time.monotonic() + retry_in
+                        heapq.heappush(self._queue, delivery)
+                    self._condition.notify_all()
+
+    def _post(self, client: httpx.Client, delivery: _Delivery) -> float | None:
+        """One attempt; the delay before the next one, or None when done."""
+        host = urlsplit(delivery.url).hostname
+        retry_after: float | None = None
+        try:
+            response = client.post(delivery.url, json=delivery.payload, timeout=delivery.timeout)
+        except httpx.HTTPError as error:
+            problem = f"{type(error).__name__}"
+        else:
+            if response.is_success:
+                self.log.delivered += 1
+                return None
+            problem = f"HTTP {response.status_code}"
+            if response.status_code != 429 and response.status_code < 500:
+                log.warning("webhook to %s refused (%s); not retried", host, problem)
+                self.log.given_up += 1
+                return None
+            retry_after = _retry_after(response)
+        delivery.attempts_left -= 1
+        if delivery.attempts_left <= 0:
+            log.warning("webhook to %s failed (%s); giving up", host, problem)
+            self.log.given_up += 1
+            return None
+        delay = delivery.backoff * 2 ** (delivery.attempt - 1)
+        delivery.attempt += 1
+        self.log.retried += 1
+        log.info("webhook to %s failed (%s); retrying in %.1f s", host, problem, delay)
+        return max(delay, retry_after or 0.0)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return min(float(response.headers.get("retry-after", "")), MAX_RETRY_AFTER_SECONDS)
+    except ValueError:
+        return None
+
+
+notifier = Notifier()
+
+
+def deliver(webhooks: dict[str, Any] | None, message: Message, settings: Settings) -> int:
+    """Queue ``message`` to every configured webhook; returns how many."""
+    targets = configured(webhooks)
+    for target, url in targets.items():
+        notifier.send(url, message.payload(target), settings)
+    return len(targets)
+
+
+# --------------------------------------------------------------------------
+# Events
+
+_event_lock = threading.Lock()
+
+
+def _locked_challenge(session: Session, challenge_id: int) -> Challenge | None:
+    # The row lock (PostgreSQL) keeps two server processes from sending one event twice.
+    return session.scalar(select(Challenge).where(Challenge.id == challenge_id).with_for_update())
+
+
+def check_leader(challenge_id: int, settings: Settings | None = None) -> bool:
+    """Announce a new first place on the public board; True when a message was queued.
+
+    Waits while older submissions are still being scored (a re-score re-queues
+    them all: the board is rebuilt one submission at a time, and its passing
+    leaders are not news).
+    """
+    from server.leaderboard.service import get_board
+
+    settings = settings or get_settings()
+    with _event_lock, session_scope(settings) as session:
+        challenge = _locked_challenge(session, challenge_id)
+        if challenge is None or challenge.state not in (ChallengeState.open, ChallengeState.closed):
+            return False
+        webhooks = configured(challenge.webhooks)
+        if not webhooks or _rebuilding(session, challenge_id):
+            return False
+        board = get_board(session, challenge, "public")
+        if not board.entries:
+            return False
+        top = board.entries[0]
+        team_id = session.scalar(
+            select(Team.id).where(Team.challenge_id == challenge_id, Team.name == top.team)
+        )
+        notified = dict(challenge.notified or {})
+        if team_id is None or notified.get("leader") == team_id:
+            return False
+        notified["leader"] = team_id
+        challenge.notified = notified
+        values = {"team": top.team, "title": challenge.title, "metric": challenge.metric}
+        template = "🥇 {team} takes first place on {title}: public {metric} " + _score(top.score)
+        if top.ci_halfwidth is not None:
+            template += f" ± {top.ci_halfwidth:.4f}"
+        template += "."
+        if top.tied_with_next and len(board.entries) > 1:
+            values["runner_up"] = board.entries[1].team
+            template += " Not significantly ahead of {runner_up} yet."
+        message = Message(template, values, _link(settings, f"/c/{challenge.slug}"))
+    deliver(webhooks, message, settings)
+    return True
+
+
+def _rebuilding(session: Session, challenge_id: int) -> bool:
+    """Whether a submission older than the newest scored one is queued or running."""
+    newest = session.scalar(
+        select(func.max(Submission.created_at)).where(
+            Submission.challenge_id == challenge_id,
+            Submission.status == SubmissionStatus.scored,
+        )
+    )
+    if newest is None:
+        return False
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Submission.challenge_id == challenge_id,
+                    Submission.status.in_(UNFINISHED),
+                    Submission.created_at < newest,
+                )
+            )
+        )
+    )
+
+
+def _due_events(
+    session: Session,
+    challenge: Challenge,
+    notified: dict[str, Any],
+    now: datetime,
+    settings: Settings,
+) -> list[Message]:
+    """Messages due for a challenge; marks them in ``notified``."""
+    messages = []
+    values = {"title": challenge.title, "metric": challenge.metric}
+    link = _link(settings, f"/c/{challenge.slug}")
+    closes_at = challenge.closes_at
+    deadline = closes_at.isoformat() if closes_at else None
+    if challenge.state == ChallengeState.open:
+        started = challenge.opens_at is None or challenge.opens_at <= now
+        running = closes_at is None or now < closes_at
+        if started and running and "opened" not in notified:
+            notified["opened"] = now.isoformat()
+            template = "📣 {title} is open: submit your predictions! Metric: {metric}"
+            if closes_at is not None:
+                template += f"; deadline {_when(closes_at)} (in {_duration(closes_at - now)})"
+            template += f"; {challenge.daily_submission_limit} submissions per team per day."
+            messages.append(Message(template, values, link))
+            # The opening message gives the deadline: no separate warning for it.
+            for key, lead in CLOSING_WARNINGS:
+                if closes_at is not None and closes_at - now <= lead:
+                    notified[key] = deadline
+        elif started and running and closes_at is not None:
+            crossed = [key for key, lead in CLOSING_WARNINGS if closes_at - now <= lead]
+            if crossed and any(notified.get(key) != deadline for key in crossed):
+                for key in crossed:
+                    notified[key] = deadline
+                template = (
+                    f"⏰ {{title}} closes in {_duration(closes_at - now)} ({_when(closes_at)}): "
+                    "time to pick your final submissions."
+                )
+                messages.append(Message(template, values, link))
+    elif challenge.state == ChallengeState.finalized and "finalized" not in notified:
+        notified["finalized"] = now.isoformat()
+        messages.append(_final_message(session, challenge, settings))
+    return messages
+
+
+def _final_message(session: Session, challenge: Challenge, settings: Settings) -> Message:
+    from server.leaderboard.service import get_board
+
+    # Finalized: the private board is public now; names only, never its scores.
+    board = get_board(session, challenge, "private")
+    podium = [entry.team for entry in board.entries[:3]]
+    values = {"title": challenge.title} | {f"team{i}": name for i, name in enumerate(podium)}
+    places = ", ".join(
+        f"{place} {{team{i}}}" for i, place in enumerate(("🥇", "🥈", "🥉")[: len(podium)])
+    )
+    template = "🏁 {title} is finalized: the private leaderboard is out."
+    if podium:
+        template += f" {places}."
+    return Message(template, values, _link(settings, f"/c/{challenge.slug}"))
+
+
+def send_due_notifications(now: datetime | None = None, settings: Settings | None = None) -> int:
+    """Send what is due (opening, closing soon, final results); returns messages queued.
+
+    Cheap when nothing is due: one query over the challenges. Never raises.
+    """
+    settings = settings or get_settings()
+    now = now or _utcnow()
+    queued = 0
+    try:
+        with session_scope(settings) as session:
+            candidates = session.execute(
+                select(Challenge.id, Challenge.webhooks).where(
+                    Challenge.state != ChallengeState.draft
+                )
+            ).all()
+        for challenge_id, webhooks in candidates:
+            if configured(webhooks):
+                queued += _send_due(challenge_id, now, settings)
+    except Exception:
+        log.exception("checking due notifications failed")
+    return queued
+
+
+def _send_due(challenge_id: int, now: datetime, settings: Settings) -> int:
+    with _event_lock, session_scope(settings) as session:
+        challenge = _locked_challenge(session, challenge_id)
+        if challenge is None:
+            return 0
+        notified = dict(challenge.notified or {})
+        messages = _due_events(session, challenge, notified, now, settings)
+        if not messages:
+            return 0
+        challenge.notified = notified
+        webhooks = configured(challenge.webhooks)
+    return sum(deliver(webhooks, message, settings) for message in messages)
+
+
+def send_test_message(challenge: Challenge, settings: Settings | None = None) -> int:
+    """A test message to the challenge's webhooks (organizers); returns how many."""
+    settings = settings or get_settings()
+    message = Message(
+        "🔔 Podium notifications for {title} reach this channel.",
+        {"title": challenge.title},
+        _link(settings, f"/c/{challenge.slug}"),
+    )
+    return deliver(challenge.webhooks, message, settings)

@@ -1,0 +1,419 @@
+"""Checkpoint submissions: evaluate in the sandbox, score in this process.
+
+The model runs in :mod:`server.sandbox` on the hidden inputs only; its
+outputs come back as an array, are checked here (rows, shape, dtype, NaN),
+turned into predictions aligned with the solution, and scored by the same
+core as CSV files. The labels never enter the sandbox.
+
+Two kinds of failure:
+
+- :class:`CheckpointError`: the model's fault (crash, timeout, memory, wrong
+  shape, NaN); the message is shown to the team and the attempt counts
+  against its daily limit;
+- anything else (:class:`~server.sandbox.launcher.SandboxError`, a missing
+  file, a bug of ours): a platform error, which does not count.
+
+torch is never imported here: only the sandbox process loads it.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from server.challenges.schemas import CheckpointSpec
+from server.config import Settings, get_settings
+from server.db import session_scope
+from server.insight.bootstrap import columns_for
+from server.insight.service import checkpoint_bootstrap
+from server.jobs.core import Attempt, record
+from server.jobs.evaluate import Outcome
+from server.models import Challenge, Submission
+from server.sandbox.inference import CONFIG_FILE, INPUTS_FILE, MODEL_FILES, RESULT_FILE
+from server.sandbox.launcher import Sandbox, SandboxLimits, SandboxRun
+from server.scoring.metrics import get_metric
+from server.scoring.predictions import PredictionError, score_predictions
+from server.scoring.solution import Solution, load_solution
+from server.storage import get_blob_store
+from server.submissions.checkpoints import CheckpointFileError, ModelFormat, detect_format
+
+log = logging.getLogger(__name__)
+
+WORKLOAD = "server.sandbox.inference:evaluate"
+MB = 1024 * 1024
+# Output cap: room for float64 scores over 1,000 classes per input, plus slack.
+OUTPUT_BYTES_PER_ROW = 8 * 1000
+OUTPUT_SLACK_BYTES = 64 * MB
+CPU_SECONDS_SLACK = 10
+MAX_MESSAGE_CHARS = 1000
+ROWS_LISTED = 3
+# Rows already holding a probability distribution are used as they are, not softmaxed.
+PROBABILITY_TOLERANCE = 1e-4
+
+
+class CheckpointError(Exception):
+    """The model failed; the message is shown to the team (and the attempt counts)."""
+
+
+@dataclass(frozen=True)
+class CheckpointResult:
+    """A model's outputs on the hidden inputs, with its efficiency figures."""
+
+    outputs: np.ndarray
+    parameter_count: int | None
+    inference_seconds_per_1k: float
+    peak_memory_mb: float
+    device: str = "cpu"
+    load_seconds: float = 0.0
+    inference_seconds: float = 0.0  # the whole loop over the inputs
+    first_batch_seconds: float = 0.0  # part of it: the first batch, with the model's warm-up
+    steady_cpu_seconds_per_row: float = 0.0  # CPU time per input after the first batch
+    startup_seconds: float = 0.0
+
+    def metrics(self) -> dict[str, float | int]:
+        """The figures stored on the submission (``Submission`` columns)."""
+        figures: dict[str, float | int] = {
+            "inference_seconds_per_1k": round(self.inference_seconds_per_1k, 6),
+            "peak_memory_mb": round(self.peak_memory_mb, 3),
+        }
+        if self.parameter_count is not None:
+            figures["parameter_count"] = self.parameter_count
+        return figures
+
+
+def sandbox_limits(spec: CheckpointSpec, rows: int, threads: int) -> SandboxLimits:
+    """The sandbox limits for a challenge's spec and ``rows`` hidden inputs."""
+    output_bytes = OUTPUT_SLACK_BYTES + rows * OUTPUT_BYTES_PER_ROW
+    return SandboxLimits(
+        wall_seconds=spec.time_limit_seconds,
+        memory_mb=spec.memory_limit_mb,
+        cpu_seconds=spec.time_limit_seconds * threads + CPU_SECONDS_SLACK,
+        file_size_bytes=output_bytes,
+        disk_bytes=2 * output_bytes,
+        processes=64 + 4 * threads,
+    )
+
+
+def hidden_folders(settings: Settings) -> list[Path]:
+    """Folders the sandbox must not see: the data folder (database, blobs), the worker cache."""
+    folders = [settings.data_dir]
+    if settings.worker_cache_dir is not None:
+        folders.append(settings.worker_cache_dir)
+    return folders
+
+
+def evaluate_checkpoint(
+    model_path: Path | str,
+    model_format: ModelFormat | None,
+    config_path: Path | str | None,
+    inputs_path: Path | str,
+    spec: dict[str, Any] | CheckpointSpec,
+) -> CheckpointResult:
+    """Run a checkpoint on the hidden inputs in the sandbox; return its checked outputs.
+
+    ``model_format`` None: decided from the file's bytes. Raises
+    :class:`CheckpointError` for the model's faults, anything else for ours.
+    """
+    settings = get_settings()
+    spec = spec if isinstance(spec, CheckpointSpec) else CheckpointSpec.model_validate(spec)
+    try:
+        model_format = model_format or detect_format(Path(model_path))
+    except CheckpointFileError as error:
+        raise CheckpointError(str(error)) from None
+    if model_format not in spec.formats:
+        raise CheckpointError(f"this challenge no longer accepts {model_format} checkpoints")
+    if model_format == "safetensors" and config_path is None:
+        raise CheckpointError("a .safetensors checkpoint needs its model config")
+    rows = _rows(Path(inputs_path))
+    program = model_format != "safetensors"
+    with Sandbox(
+        require_isolation=program and settings.sandbox_require_isolation,
+        hide=hidden_folders(settings),
+    ) as box:
+        limits = sandbox_limits(spec, rows, box.threads)
+        box.add_file(model_path, MODEL_FILES[model_format])
+        if config_path is not None and model_format == "safetensors":
+            box.add_file(config_path, CONFIG_FILE)
+        box.add_file(inputs_path, INPUTS_FILE)
+        run = box.run(
+            WORKLOAD,
+            {
+                "format": model_format,
+                "threads": box.threads,
+                "batch_size": spec.batch_size,
+                "memory_mb": spec.memory_limit_mb,
+                "allow_cuda": True,
+            },
+            limits,
+        )
+        result = _read_result(box.open_output(RESULT_FILE, 64 * 1024))
+        _raise_for_failure(run, result, spec, limits)
+        raw = box.open_output("outputs.npy", limits.file_size_bytes)
+    outputs = check_outputs(raw, rows)
+    seconds = _number(result.get("inference_seconds"))
+    first_seconds = min(_number(result.get("first_batch_seconds")), seconds)
+    first_rows = int(_number(result.get("first_batch_rows")))
+    # Throughput in the steady state: the first batch is a fixed cost (kernels, cuDNN).
+    if 0 < first_rows < rows and seconds > first_seconds:
+        per_row = (seconds - first_seconds) / (rows - first_rows)
+    else:
+        per_row = seconds / rows if rows else 0.0
+    cpu_seconds = _number(result.get("inference_cpu_seconds"))
+    first_cpu = min(_number(result.get("first_batch_cpu_seconds")), cpu_seconds)
+    steady_cpu = (cpu_seconds - first_cpu) / (rows - first_rows) if 0 < first_rows < rows else 0.0
+    cuda_peak = result.get("cuda_peak_mb")
+    # The launcher samples the peak; the model's own report (trusted only
+    # upwards: a program could lie) catches a peak between two samples.
+    peak_kb = max(run.peak_rss_kb, int(_number(result.get("peak_rss_kb"))))
+    host_peak_mb = max(0, peak_kb - run.runtime_rss_kb) / 1024
+    parameters = result.get("parameter_count")
+    return CheckpointResult(
+        outputs=outputs,
+        parameter_count=parameters
+        if isinstance(parameters, int) and not isinstance(parameters, bool) and parameters >= 0
+        else None,
+        inference_seconds_per_1k=per_row * 1000,
+        peak_memory_mb=_number(cuda_peak) if cuda_peak is not None else host_peak_mb,
+        device=str(run.ready.get("device", "cpu")),
+        load_seconds=_number(result.get("load_seconds")),
+        inference_seconds=seconds,
+        first_batch_seconds=first_seconds,
+        steady_cpu_seconds_per_row=steady_cpu,
+        startup_seconds=run.startup_seconds,
+    )
+
+
+def _rows(inputs_path: Path) -> int:
+    array = np.load(inputs_path, mmap_mode="r", allow_pickle=False)
+    return int(array.shape[0])
+
+
+def _number(value: object) -> float:
+    # Figures reported from inside the sandbox: plausible numbers only.
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e9:
+        return float(value)
+    return 0.0
+
+
+def _read_result(raw: bytes | None) -> dict[str, Any]:
+    import json
+
+    if raw is None:
+        return {}
+    try:
+        result = json.loads(raw)
+    except ValueError:
+        return {}
+    return result if isinstance(result, dict) else {}
+
+
+def _clean(message: object) -> str:
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", str(message))
+    return text[:MAX_MESSAGE_CHARS]
+
+
+def _raise_for_failure(
+    run: SandboxRun, result: dict[str, Any], spec: CheckpointSpec, limits: SandboxLimits
+) -> None:
+    """Turn how the run ended into the team's error message (or nothing, if it went well)."""
+    if run.killed_for == "time":
+        raise CheckpointError(
+            f"the model exceeded the {spec.time_limit_seconds} s limit (loading and inference)"
+        )
+    if run.killed_for == "disk":
+        raise CheckpointError(
+            f"the model wrote more than {limits.disk_bytes // MB} MB into its working folder"
+        )
+    if run.signal is not None:
+        if run.signal == signal.SIGXFSZ:
+            raise CheckpointError(
+                f"the model wrote a file larger than the {limits.file_size_bytes // MB} MB limit"
+            )
+        if run.signal == signal.SIGXCPU:
+            raise CheckpointError(
+                f"the model used more than its {limits.cpu_seconds:g} s of CPU time"
+            )
+        if run.signal == signal.SIGKILL:
+            raise CheckpointError(
+                "the model's process was killed (most likely it ran out of memory: the limit "
+                f"is {spec.memory_limit_mb} MB)"
+            )
+        name = signal.Signals(run.signal).name if run.signal in signal.valid_signals() else ""
+        raise CheckpointError(f"the model crashed (signal {run.signal} {name})".strip())
+    if run.exit_code != 0:
+        if "error" in result:
+            raise CheckpointError(_clean(result["error"]))
+        raise CheckpointError(f"the model's process exited with status {run.exit_code}")
+
+
+def check_outputs(raw: bytes | None, rows: int) -> np.ndarray:
+    """The outputs file as an array of ``rows`` finite numbers per row (CheckpointError)."""
+    if raw is None:
+        raise CheckpointError("the model produced no outputs")
+    try:
+        handle = io.BytesIO(raw)
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+        else:
+            raise ValueError(f"npy version {version}")
+        if dtype.hasobject or dtype.kind not in "fiu":
+            raise ValueError(f"dtype {dtype}")
+        body = raw[handle.tell() :]
+        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        if count * dtype.itemsize != len(body):
+            raise ValueError("size mismatch")
+        outputs = np.frombuffer(body, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    except (ValueError, TypeError, OverflowError) as error:
+        raise CheckpointError(f"the model's outputs are unreadable ({_clean(error)})") from None
+    if outputs.ndim not in (1, 2) or outputs.shape[0] != rows:
+        raise CheckpointError(
+            f"output shape {outputs.shape}, expected ({rows}, classes) or ({rows},)"
+        )
+    if outputs.dtype.kind == "f":
+        bad = ~np.isfinite(outputs)
+        if outputs.ndim == 2:
+            bad = bad.any(axis=1)
+        if bad.any():
+            first = np.flatnonzero(bad)[:ROWS_LISTED]
+            raise CheckpointError(
+                f"the model's outputs hold NaN or infinite values on {int(bad.sum())} of "
+                f"{rows} inputs (rows {', '.join(str(r) for r in first)}...)"
+            )
+    return outputs
+
+
+def predictions_from_outputs(outputs: np.ndarray, solution: Solution, metric: str) -> np.ndarray:
+    """Outputs aligned with ``solution.ids`` as the scoring core wants them.
+
+    Column ``j`` of ``(N, C)`` outputs, and class id ``j`` of ``(N,)`` ones,
+    mean the ``j``-th class of the challenge's sorted class list. ``(N, C)``
+    scores are logits: argmax for label metrics, softmax for probability
+    metrics (rows that already are probability distributions stay as they
+    are). Value metrics take ``(N,)`` or ``(N, 1)``.
+    """
+    scorer = get_metric(metric)
+    rows = len(solution)
+    if scorer.prediction_format == "value":
+        if outputs.ndim == 2 and outputs.shape[1] == 1:
+            outputs = outputs[:, 0]
+        if outputs.ndim != 1:
+            raise CheckpointError(f"output shape {outputs.shape}, expected ({rows},)")
+        return outputs.astype(np.float64)
+    classes = np.asarray(solution.classes)
+    count = len(classes)
+    if outputs.ndim == 2:
+        if outputs.shape[1] != count:
+            raise CheckpointError(f"output shape {outputs.shape}, expected ({rows}, {count})")
+        if scorer.prediction_format == "label":
+            return classes[np.argmax(outputs, axis=1)]
+        probabilities = _probabilities(outputs.astype(np.float64))
+        return probabilities[:, 1] if count == 2 else probabilities
+    if scorer.prediction_format == "probability":
+        if count != 2:
+            raise CheckpointError(f"output shape {outputs.shape}, expected ({rows}, {count})")
+        return outputs.astype(np.float64)  # P(positive class); the scoring core checks [0, 1]
+    ids = outputs
+    if ids.dtype.kind == "f":
+        if not np.array_equal(ids, np.round(ids)):
+            raise CheckpointError(
+                f"output shape {outputs.shape} holds fractions; class ids must be whole numbers"
+            )
+        ids = ids.astype(np.int64)
+    bad = np.flatnonzero((ids < 0) | (ids >= count))
+    if len(bad):
+        raise CheckpointError(
+            f"class ids must be 0..{count - 1}; row {int(bad[0])} is {ids[bad[0]]}"
+            + (f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else "")
+        )
+    return classes[ids]
+
+
+def _probabilities(scores: np.ndarray) -> np.ndarray:
+    sums = scores.sum(axis=1)
+    if scores.min() >= 0 and np.allclose(sums, 1.0, atol=PROBABILITY_TOLERANCE):
+        return scores
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def checkpoint_outcome(
+    checkpoint: Path,
+    config: Path | None,
+    hidden_inputs: Path,
+    solution: Path,
+    solution_sha256: str,
+    metric: str,
+    spec: dict[str, Any],
+    file_name: str | None = None,
+) -> Outcome:
+    """Evaluate and score a checkpoint from plain files (both transports end here)."""
+    try:
+        model_format = detect_format(checkpoint, file_name)
+        result = evaluate_checkpoint(checkpoint, model_format, config, hidden_inputs, spec)
+        parsed = load_solution(solution, metric, solution_sha256)
+        aligned = predictions_from_outputs(result.outputs, parsed, metric)
+        scores = score_predictions(aligned, parsed, metric)
+    except (CheckpointError, CheckpointFileError, PredictionError) as error:
+        return Outcome(error=str(error))
+    except Exception:
+        log.exception("evaluating checkpoint %s failed", checkpoint.name)
+        return Outcome.platform_failure()
+    bootstrap = checkpoint_bootstrap(aligned, parsed, metric, solution_sha256)
+    return Outcome(
+        scores=scores,
+        metrics=result.metrics(),
+        public_bootstrap=None if bootstrap is None else tuple(bootstrap.tolist()),
+    )
+
+
+def run_checkpoint_attempt(attempt: Attempt) -> bool:
+    """The embedded transport: evaluate a claimed checkpoint submission and record it."""
+    store = get_blob_store()
+    try:
+        with session_scope() as session:
+            submission = session.get(Submission, attempt.submission_id)
+            assert submission is not None
+            challenge = session.get(Challenge, submission.challenge_id)
+            assert challenge is not None
+            if challenge.solution_sha256 is None or challenge.hidden_inputs_sha256 is None:
+                raise RuntimeError(f"challenge {challenge.slug} lacks a solution or hidden inputs")
+            files = {
+                "checkpoint": store.path_for(submission.file_sha256),
+                "config": store.path_for(submission.config_sha256)
+                if submission.config_sha256
+                else None,
+                "hidden_inputs": store.path_for(challenge.hidden_inputs_sha256),
+                "solution": store.path_for(challenge.solution_sha256),
+            }
+            solution_sha256, metric = challenge.solution_sha256, challenge.metric
+            spec, file_name = dict(challenge.checkpoint_spec or {}), submission.file_name
+    except Exception:
+        log.exception("loading checkpoint job %s failed", attempt.submission_id)
+        return record(attempt, platform_error=True)
+    outcome = checkpoint_outcome(
+        files["checkpoint"],  # type: ignore[arg-type]
+        files["config"],
+        files["hidden_inputs"],  # type: ignore[arg-type]
+        files["solution"],  # type: ignore[arg-type]
+        solution_sha256,
+        metric,
+        spec,
+        file_name=file_name,
+    )
+    return record(
+        attempt,
+        scores=outcome.scores,
+        error=outcome.error,
+        platform_error=outcome.platform_error,
+        extra=(dict(outcome.metrics) | columns_for(outcome.public_bootstrap)) or None,
+    )

@@ -1,0 +1,485 @@
+"""The parent side of the sandbox: prepare, start, watch, stop, clean up.
+
+Each run gets a private job folder under ``$TMPDIR/podium-sandbox`` (root
+only), a working folder inside it that belongs to a uid of its own (taken
+from a pool, held with a file lock so that concurrent workers on one host
+never share one), and a child process in a new session. The launcher
+enforces what the child cannot be trusted to enforce on itself: the
+wall-clock limit (counted from the moment the runtime is loaded, so that
+interpreter and torch start-up are never billed to the model), a cap on the
+disk the working folder may use, and the end of every process the model
+started, found by uid, not by process group (a model may call ``setsid``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib.util
+import json
+import logging
+import os
+import random
+import select
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from server.sandbox.isolation import Limits
+
+log = logging.getLogger(__name__)
+
+RUNNER = Path(__file__).resolve().with_name("runner.py")
+# A pool of otherwise unused uids (and gids of the same number), one per running sandbox.
+UID_BASE = 61000
+UID_COUNT = 1000
+# Interpreter + torch start-up, before the model's clock starts; ours, not the model's.
+STARTUP_TIMEOUT_SECONDS = 120.0
+POLL_SECONDS = 0.05
+DISK_CHECK_SECONDS = 0.1
+MAX_WORK_ENTRIES = 10_000
+LOG_TAIL_BYTES = 4000
+MAX_CHANNEL_BYTES = 64 * 1024
+# Environment variables passed through: which GPU to use, where its libraries are.
+PASSED_ENVIRONMENT = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "LD_LIBRARY_PATH")
+
+
+class SandboxError(RuntimeError):
+    """The sandbox failed (a platform fault: never counted against a team)."""
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Everything a run may use. Memory is on top of the runtime (Python + torch)."""
+
+    wall_seconds: float
+    memory_mb: int
+    cpu_seconds: float
+    file_size_bytes: int
+    disk_bytes: int
+    processes: int = 64
+    open_files: int = 512
+
+
+@dataclass
+class SandboxRun:
+    """How a run ended, as observed by the launcher (trustworthy)."""
+
+    exit_code: int | None
+    signal: int | None
+    killed_for: str | None  # "time" or "disk": the launcher stopped it
+    ready: dict[str, Any]
+    seconds: float  # wall-clock from "ready" to the end
+    startup_seconds: float  # from the start to "ready"
+    runtime_rss_kb: int  # resident memory of the loaded runtime, at "ready"
+    peak_rss_kb: int  # highest resident memory seen (VmHWM, sampled while it runs)
+    log_tail: str = ""
+    isolation: dict[str, bool] = field(default_factory=dict)
+
+
+def isolation_available() -> bool:
+    """Whether full isolation can be attempted (root; namespaces are checked in the child)."""
+    return os.geteuid() == 0
+
+
+def sandbox_root() -> Path:
+    """The folder of job folders: private to the worker's user."""
+    root = Path(tempfile.gettempdir()) / "podium-sandbox"
+    with contextlib.suppress(FileExistsError):
+        root.mkdir(mode=0o700)
+    info = os.lstat(root)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+        raise SandboxError(f"{root} is not a folder owned by this user")
+    if info.st_mode & 0o077:
+        os.chmod(root, 0o700)
+    return root
+
+
+def kill_uid(uid: int) -> int:
+    """SIGKILL every process of ``uid`` until none is left; returns how many were found."""
+    found = 0
+    for _ in range(200):
+        pids = _processes_of(uid)
+        if not pids:
+            return found
+        found += len(pids)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)
+    log.error("processes of sandbox uid %d survive SIGKILL", uid)
+    return found
+
+
+def _processes_of(uid: int) -> list[int]:
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status") as handle:
+                lines = handle.read().splitlines()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in lines if ":" in line)
+        uids = fields.get("Uid", "").split()
+        if str(uid) in uids and not fields.get("State", "").strip().startswith("Z"):
+            pids.append(int(entry.name))
+    return pids
+
+
+class _UidLease:
+    """One uid of the pool, held by an exclusive ``flock`` until released."""
+
+    def __init__(self, root: Path) -> None:
+        locks = root / "uids"
+        locks.mkdir(mode=0o700, exist_ok=True)
+        start = random.randrange(UID_COUNT)
+        for offset in range(UID_COUNT):
+            uid = UID_BASE + (start + offset) % UID_COUNT
+            handle = os.open(locks / f"{uid}.lock", os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(handle)
+                continue
+            self.uid, self._handle = uid, handle
+            kill_uid(uid)  # leftovers of a worker that died mid-run
+            return
+        raise SandboxError("every sandbox uid is in use")
+
+    def release(self) -> None:
+        kill_uid(self.uid)
+        os.close(self._handle)
+
+
+def clean_environment(home: str, threads: int) -> dict[str, str]:
+    """The child's whole environment: no PODIUM_* setting, no token, no secret."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": home,
+        "LANG": "C.UTF-8",
+        # The sandbox's uid has no passwd entry: getpass.getuser() must not need one.
+        "USER": "sandbox",
+        "LOGNAME": "sandbox",
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+    }
+    env |= {name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ}
+    return env
+
+
+def _expose_paths(extra: Sequence[str]) -> list[str]:
+    """What the sandbox must still read: the interpreter, its libraries, the project."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    paths |= {p for p in sys.path if p and os.path.isdir(p)}
+    for package in ("server", "baselines"):  # found without importing them (no torch here)
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.origin:
+            paths.add(str(Path(spec.origin).resolve().parent.parent))
+    paths |= set(extra)
+    return sorted(paths)
+
+
+class Sandbox:
+    """One sandboxed run: ``with Sandbox(...) as box: box.add_file(...); box.run(...)``."""
+
+    def __init__(
+        self,
+        require_isolation: bool,
+        hide: Sequence[Path | str] = (),
+        python_path: Sequence[str] = (),
+        threads: int | None = None,
+    ) -> None:
+        self.require_isolation = require_isolation
+        self.hide = [str(Path(p).resolve()) for p in hide]
+        self.python_path = list(python_path)
+        self.threads = threads or len(os.sched_getaffinity(0))
+        self._uid: _UidLease | None = None
+        self._placed: set[int] = set()  # inodes of the files we put in the folder
+        self.job_dir = Path()
+        self.work_dir = Path()
+
+    def __enter__(self) -> Sandbox:
+        if self.require_isolation and not isolation_available():
+            raise SandboxError(
+                "this worker cannot isolate programs: it does not run as root (set "
+                "PODIUM_SANDBOX_REQUIRE_ISOLATION=false only on a trusted machine)"
+            )
+        root = sandbox_root()
+        self.job_dir = Path(tempfile.mkdtemp(prefix="job-", dir=root))
+        self.work_dir = self.job_dir / "work"
+        self.work_dir.mkdir(mode=0o700)
+        if isolation_available():
+            self._uid = _UidLease(root)
+            os.chown(self.work_dir, self._uid.uid, self._uid.uid)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if self._uid is not None:
+                self._uid.release()
+        finally:
+            shutil.rmtree(self.job_dir, ignore_errors=True)
+
+    @property
+    def uid(self) -> int | None:
+        return self._uid.uid if self._uid is not None else None
+
+    def add_file(self, source: Path | str, name: str) -> None:
+        """Put a read-only file in the working folder.
+
+        A hard link when the file is readable by all already (no copy of large
+        inputs), else a copy that the sandbox's uid may read (blobs are 0600).
+        """
+        target = self.work_dir / name
+        try:
+            if not os.stat(source).st_mode & stat.S_IROTH:
+                raise PermissionError(source)
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+            os.chmod(target, 0o444)
+        self._placed.add(os.stat(target).st_ino)
+
+    def open_output(self, name: str, max_bytes: int) -> bytes | None:
+        """The bytes of a regular file the run left in its folder (None if absent).
+
+        Opened without following links: the folder belongs to the model,
+        which could leave a symlink to a file of ours there.
+        """
+        try:
+            handle = os.open(self.work_dir / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except (FileNotFoundError, OSError):
+            return None
+        try:
+            info = os.fstat(handle)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+                return None
+            with os.fdopen(handle, "rb", closefd=False) as file:
+                return file.read(max_bytes + 1)[: max_bytes + 1]
+        finally:
+            os.close(handle)
+
+    def run(self, entry: str, args: dict[str, Any], limits: SandboxLimits) -> SandboxRun:
+        """Run ``entry`` (``module:function(args, ready)``) in the sandbox and wait for it."""
+        job = {
+            "entry": entry,
+            "args": args,
+            "python_path": self.python_path,
+            "isolation": {
+                "work_dir": str(self.work_dir),
+                "uid": self.uid,
+                "require": self.require_isolation,
+                "hide": self.hide,
+                "expose": _expose_paths(self.python_path),
+            },
+            "limits": asdict(
+                Limits(
+                    memory_mb=limits.memory_mb,
+                    cpu_seconds=limits.cpu_seconds,
+                    processes=limits.processes if self.uid is not None else None,
+                    file_size_bytes=limits.file_size_bytes,
+                    open_files=limits.open_files,
+                )
+            ),
+        }
+        job_file = self.job_dir / "job.json"
+        job_file.write_text(json.dumps(job), encoding="utf-8")
+        os.chmod(job_file, 0o600)
+        read_end, write_end = os.pipe()
+        started = time.monotonic()
+        with open(self.job_dir / "log", "wb") as log_file:
+            try:
+                process = subprocess.Popen(
+                    [sys.executable, "-I", "-B", str(RUNNER), str(self.job_dir), str(write_end)],
+                    cwd=self.job_dir,
+                    env=clean_environment(str(self.work_dir), self.threads),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(write_end,),
+                    start_new_session=True,
+                )
+            finally:
+                os.close(write_end)
+            try:
+                return self._watch(process, read_end, limits, started)
+            finally:
+                self._stop(process)
+                os.close(read_end)
+
+    def _stop(self, process: subprocess.Popen[bytes]) -> None:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if self._uid is not None:
+            kill_uid(self._uid.uid)
+
+    def _watch(
+        self, process: subprocess.Popen[bytes], channel: int, limits: SandboxLimits, started: float
+    ) -> SandboxRun:
+        try:
+            exited: int | None = os.pidfd_open(process.pid)  # readable once the child exits
+        except OSError:  # kernels before 5.3, some user-space kernels: poll instead
+            exited = None
+        status: int | None = None
+        messages = b""
+        channel_open = True
+        ready: dict[str, Any] | None = None
+        ready_at = started
+        deadline = started + STARTUP_TIMEOUT_SECONDS
+        killed_for = None
+        peak_kb = 0
+        next_disk_check = started
+        try:
+            while True:
+                waiting = ([exited] if exited is not None else []) + (
+                    [channel] if channel_open else []
+                )
+                timeout = max(0.0, min(deadline - time.monotonic(), POLL_SECONDS))
+                readable, _, _ = select.select(waiting, [], [], timeout)
+                if exited is None:
+                    pid, waited, _ = os.wait4(process.pid, os.WNOHANG)
+                    if pid:
+                        status = waited
+                if channel in readable:
+                    data = os.read(channel, MAX_CHANNEL_BYTES)
+                    channel_open = bool(data) and len(messages) < MAX_CHANNEL_BYTES
+                    messages += data
+                    if ready is None:
+                        ready = _first_message(messages)
+                        if ready is not None and ready.get("ready"):
+                            ready_at = time.monotonic()
+                            deadline = ready_at + limits.wall_seconds
+                if status is not None or (exited is not None and exited in readable):
+                    break
+                if time.monotonic() >= deadline:
+                    killed_for = "time" if ready is not None else "startup"
+                    break
+                if ready is not None:
+                    peak_kb = max(peak_kb, _high_water_kb(process.pid))
+                    if time.monotonic() >= next_disk_check:
+                        next_disk_check = time.monotonic() + DISK_CHECK_SECONDS
+                        if self._disk_used() > limits.disk_bytes:
+                            killed_for = "disk"
+                            break
+        finally:
+            if exited is not None:
+                os.close(exited)
+        if killed_for is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        if status is None:
+            _, status, _ = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        ended = time.monotonic()
+        if ready is None:
+            messages += _drain(channel)
+            ready = _first_message(messages)
+        log_tail = self._log_tail()
+        if killed_for == "startup" or ready is None or "setup_error" in ready:
+            why = (ready or {}).get("setup_error") or (
+                "start-up took too long" if killed_for == "startup" else "it exited during start-up"
+            )
+            raise SandboxError(f"the sandbox could not start: {why}\n{log_tail}")
+        return SandboxRun(
+            exit_code=process.returncode if process.returncode >= 0 else None,
+            signal=-process.returncode if process.returncode < 0 else None,
+            killed_for=killed_for,
+            ready=ready,
+            seconds=ended - ready_at,
+            startup_seconds=ready_at - started,
+            runtime_rss_kb=int(ready.get("runtime_rss_kb", 0)),
+            peak_rss_kb=peak_kb,
+            log_tail=log_tail,
+            isolation=dict(ready.get("isolation", {})),
+        )
+
+    def _disk_used(self) -> int:
+        """Bytes the run has written into its folder (infinite past too many entries)."""
+        total, entries = 0, 0
+        pending = [str(self.work_dir)]
+        while pending:
+            try:
+                scan = os.scandir(pending.pop())
+            except OSError:
+                continue
+            with scan:
+                for entry in scan:
+                    entries += 1
+                    if entries > MAX_WORK_ENTRIES:
+                        return sys.maxsize
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append(entry.path)
+                        elif entry.inode() not in self._placed:
+                            total += entry.stat(follow_symlinks=False).st_blocks * 512
+                    except OSError:
+                        continue
+        return total
+
+    def _log_tail(self) -> str:
+        try:
+            with open(self.job_dir / "log", "rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, handle.tell() - LOG_TAIL_BYTES))
+                return handle.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+def _high_water_kb(pid: int) -> int:
+    """The process's peak resident memory so far (0 once it has exited).
+
+    Sampled from /proc rather than taken from ``wait4``: ``ru_maxrss``
+    survives ``exec`` and so would count the worker's own memory.
+    """
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _first_message(data: bytes) -> dict[str, Any] | None:
+    line, newline, _ = data.partition(b"\n")
+    if not newline:
+        return None
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return {"setup_error": "garbled message from the sandbox"}
+    return message if isinstance(message, dict) else None
+
+
+def _drain(channel: int) -> bytes:
+    data = b""
+    while len(data) < MAX_CHANNEL_BYTES:
+        readable, _, _ = select.select([channel], [], [], 0)
+        if not readable:
+            break
+        chunk = os.read(channel, MAX_CHANNEL_BYTES)
+        if not chunk:
+            break
+        data += chunk
+    return data

@@ -1,0 +1,128 @@
+"""A team's submission history and its best-public-score-over-time series.
+
+Only public scores enter the series: it is drawn for everyone. Private scores
+appear in the history rows only when the caller says they may (after finalize).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.models import Challenge, Submission, SubmissionStatus, Team
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    id: int
+    created_at: datetime
+    status: str
+    public_score: float | None
+    private_score: float | None
+    improved: bool
+    selected: bool
+    # Team-only details (None for other viewers).
+    message: str | None
+    error: str | None
+    file_name: str | None
+    user: str | None
+
+
+def _better(a: float, b: float, greater_is_better: bool) -> bool:
+    return a > b if greater_is_better else a < b
+
+
+def best_over_time(
+    points: list[tuple[datetime, float]], greater_is_better: bool
+) -> list[tuple[datetime, float]]:
+    """The running best, one point each time it improves (points sorted by time)."""
+    steps: list[tuple[datetime, float]] = []
+    for at, score in sorted(points, key=lambda p: p[0]):
+        if not steps or _better(score, steps[-1][1], greater_is_better):
+            steps.append((at, score))
+    return steps
+
+
+def public_points(session: Session, team_id: int) -> list[tuple[datetime, float]]:
+    rows = session.execute(
+        select(Submission.created_at, Submission.public_score)
+        .where(
+            Submission.team_id == team_id,
+            Submission.status == SubmissionStatus.scored,
+            Submission.public_score.is_not(None),
+        )
+        .order_by(Submission.created_at, Submission.id)
+    ).all()
+    return [(at, score) for at, score in rows if score is not None]
+
+
+def team_history(
+    session: Session,
+    team: Team,
+    greater_is_better: bool,
+    with_details: bool,
+    with_private: bool,
+) -> list[HistoryRow]:
+    """Newest first. Without details, only scored submissions and their public scores."""
+    query = select(Submission).where(Submission.team_id == team.id)
+    if not with_details:
+        query = query.where(Submission.status == SubmissionStatus.scored)
+    submissions = list(session.scalars(query.order_by(Submission.created_at, Submission.id)))
+    rows: list[HistoryRow] = []
+    best: float | None = None
+    for s in submissions:
+        improved = s.public_score is not None and (
+            best is None or _better(s.public_score, best, greater_is_better)
+        )
+        if improved:
+            best = s.public_score
+        rows.append(
+            HistoryRow(
+                id=s.id,
+                created_at=s.created_at,
+                status=s.status,
+                public_score=s.public_score,
+                private_score=s.private_score if with_private else None,
+                improved=improved,
+                selected=s.selected_for_final if with_details else False,
+                message=s.message if with_details else None,
+                error=s.error if with_details else None,
+                file_name=s.file_name if with_details else None,
+                user=(s.user.username if s.user else None) if with_details else None,
+            )
+        )
+    rows.reverse()
+    return rows
+
+
+def _millis(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def chart_data(
+    challenge: Challenge,
+    greater: bool,
+    team: tuple[str, list[tuple[datetime, float]]],
+    leader: tuple[str, list[tuple[datetime, float]]] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """What static/js/team-chart.js draws: step lines of the best public score."""
+    end = now if challenge.closes_at is None else min(now, challenge.closes_at)
+    named = [("team", team)] + ([("leader", leader)] if leader is not None else [])
+    series: list[dict[str, Any]] = []
+    last: int | None = None
+    for role, (name, points) in named:
+        steps = [{"x": _millis(at), "y": score} for at, score in best_over_time(points, greater)]
+        if steps:
+            last = max(last or 0, int(steps[-1]["x"]))
+        series.append({"role": role, "name": name, "points": steps})
+    return {
+        "metric": challenge.metric,
+        "greater_is_better": greater,
+        "end": max(_millis(end), last) if last is not None else _millis(end),
+        "series": series,
+    }

@@ -1,0 +1,382 @@
+"""Browser pages: challenges, leaderboards, team history, sign-in, web submission, /docs.
+
+Pages are thin, like the API routes: they call the same services. Two rules
+are stricter here than in the API, because a page may be on a projector:
+private scores and the private board appear only after finalization, even for
+organizers (they have the API and exports before that).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, FastAPI, File, Form, HTTPException, UploadFile
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from markupsafe import Markup
+from sqlalchemy import select
+
+from server.accounts import service as accounts
+from server.accounts.router import client_address
+from server.accounts.sessions import CSRF_FIELD, issue_session, revoke_session
+from server.challenges import service as challenges
+from server.challenges.service import is_accepting
+from server.deps import RowId
+from server.errors import not_found
+from server.jobs.dispatch import dispatch
+from server.leaderboard import service as leaderboards
+from server.models import Challenge, ChallengeFile, ChallengeState, Role, Team, User, utcnow
+from server.scoring.metrics import get_metric
+from server.storage import get_blob_store
+from server.submissions import service as submissions
+from server.submissions.router import MAX_MESSAGE_LENGTH, _safe_name
+from server.teams import service as teams
+from server.web.context import Page, PageDep, PageRoute, safe_next
+from server.web.history import chart_data, public_points, team_history
+from server.web.rendering import STATIC_DIR, STATIC_URL, environment, time_left
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+CsrfField = Annotated[str, Form(alias=CSRF_FIELD)]
+# How often the leaderboard page asks the JSON API for changes.
+LEADERBOARD_REFRESH_SECONDS = 5
+
+
+def install_web(app: FastAPI) -> None:
+    """Mount the static assets and the pages on the app."""
+    app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(router)
+
+
+def _private_revealed(challenge: Challenge) -> bool:
+    # Pages pass no viewer: before finalize nobody sees private scores here (projectors).
+    return submissions.may_see_private(challenge, None)
+
+
+@dataclass(frozen=True)
+class ChallengeRow:
+    challenge: Challenge
+    teams: int
+    submissions: int
+    accepting: bool
+    time_left: str
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(page: PageDep) -> Response:
+    found = challenges.list_challenges(page.session, page.user)
+    counts = challenges.counts(page.session, [c.id for c in found])
+    now = utcnow()
+    rows = [
+        ChallengeRow(
+            challenge=c,
+            teams=counts[c.id][0],
+            submissions=counts[c.id][1],
+            accepting=is_accepting(c, now),
+            time_left=time_left(c.closes_at, now) if c.state == ChallengeState.open else "",
+        )
+        for c in found
+    ]
+    return page.render("index.html", challenges=rows)
+
+
+@router.get("/c/{slug}", response_class=HTMLResponse)
+def challenge_page(
+    slug: str, page: PageDep, board: Literal["public", "private"] | None = None
+) -> Response:
+    session = page.session
+    challenge = challenges.get_challenge(session, slug, page.user)
+    revealed = _private_revealed(challenge)
+    board_name = board or ("private" if revealed else "public")
+    if not revealed:
+        board_name = "public"
+    cached_board = leaderboards.get_cached(session, challenge, board_name)
+    leaderboard = cached_board.board
+    files = session.scalars(
+        select(ChallengeFile)
+        .where(ChallengeFile.challenge_id == challenge.id)
+        .order_by(ChallengeFile.name)
+    ).all()
+    my_team = teams.team_of(session, challenge, page.user) if page.user else None
+    teams_count, submissions_count = challenges.counts(session, [challenge.id])[challenge.id]
+    now = utcnow()
+    live = challenge.state != ChallengeState.finalized
+    show_efficiency = any(e.parameter_count is not None for e in leaderboard.entries)
+    table = {
+        "board": leaderboard,
+        "challenge": challenge,
+        "refresh_seconds": LEADERBOARD_REFRESH_SECONDS,
+        "live": live,
+        "show_efficiency": show_efficiency,
+    }
+    # The table is most of the page (1,000 teams: ~20 ms of escaping): once per board
+    # version, not once per view. It depends on nobody's identity.
+    board_html = cached_board.rendered(
+        ("html", challenge.slug, challenge.title, live, show_efficiency),
+        lambda: Markup(environment().get_template("_leaderboard.html").render(**table)),
+    )
+    return page.render(
+        "challenge.html",
+        board_html=board_html,
+        challenge=challenge,
+        metric=get_metric(challenge.metric),
+        description=challenge.description,
+        files=files,
+        board=leaderboard,
+        revealed=revealed,
+        my_team=my_team.name if my_team else None,
+        accepting=is_accepting(challenge, now),
+        time_left=time_left(challenge.closes_at, now),
+        teams_count=teams_count,
+        submissions_count=submissions_count,
+        refresh_seconds=LEADERBOARD_REFRESH_SECONDS,
+        live=live,
+        show_efficiency=show_efficiency,
+    )
+
+
+@router.get("/c/{slug}/teams/{team:path}", response_class=HTMLResponse)
+def team_page(slug: str, team: str, page: PageDep) -> Response:
+    session = page.session
+    challenge = challenges.get_challenge(session, slug, page.user)
+    found = session.scalar(select(Team).where(Team.challenge_id == challenge.id, Team.name == team))
+    if found is None:
+        raise not_found(f"team '{team}'")
+    mine = teams.team_of(session, challenge, page.user) if page.user else None
+    is_member = mine is not None and mine.id == found.id
+    with_details = is_member or bool(page.viewer and page.viewer.is_organizer)
+    greater = get_metric(challenge.metric).greater_is_better
+    revealed = _private_revealed(challenge)
+    history = team_history(session, found, greater, with_details, with_private=revealed)
+    public_board = leaderboards.get_board(session, challenge, "public")
+    entry = next((e for e in public_board.entries if e.team == found.name), None)
+    leader_name = public_board.entries[0].team if public_board.entries else None
+    leader = None
+    if leader_name is not None and leader_name != found.name:
+        leader_team = session.scalar(
+            select(Team).where(Team.challenge_id == challenge.id, Team.name == leader_name)
+        )
+        if leader_team is not None:
+            leader = (leader_name, public_points(session, leader_team.id))
+    chart = chart_data(
+        challenge, greater, (found.name, public_points(session, found.id)), leader, utcnow()
+    )
+    info = teams.to_read(session, challenge, found, for_member=is_member)
+    return page.render(
+        "team.html",
+        challenge=challenge,
+        team=info,
+        entry=entry,
+        history=history,
+        with_details=with_details,
+        is_member=is_member,
+        revealed=revealed,
+        chart=chart,
+        leader_name=leader_name,
+    )
+
+
+def _submissions_page(
+    page: Page,
+    challenge: Challenge,
+    status_code: int = 200,
+    error: str | None = None,
+    notice: str | None = None,
+) -> Response:
+    user = page.require_user()
+    session = page.session
+    team = teams.team_of(session, challenge, user)
+    rows = submissions.list_for(session, challenge, user)
+    return page.render(
+        "submissions.html",
+        status_code=status_code,
+        challenge=challenge,
+        team=teams.to_read(session, challenge, team, for_member=True) if team else None,
+        submissions=rows,
+        revealed=_private_revealed(challenge),
+        accepting=is_accepting(challenge),
+        error=error,
+        notice=notice,
+        max_message_length=MAX_MESSAGE_LENGTH,
+        can_select=team is not None and challenge.state != ChallengeState.finalized,
+    )
+
+
+@router.get("/c/{slug}/submissions", response_class=HTMLResponse)
+def my_submissions(
+    slug: str, page: PageDep, submitted: int | None = None, selected: int | None = None
+) -> Response:
+    page.require_user()
+    challenge = challenges.get_challenge(page.session, slug, page.user)
+    notice = None
+    if submitted is not None:
+        notice = f"Submission #{submitted} received."
+    elif selected is not None:
+        notice = "Final selection saved."
+    return _submissions_page(page, challenge, notice=notice)
+
+
+@router.post("/c/{slug}/submissions", response_class=HTMLResponse)
+def upload(
+    slug: str,
+    page: PageDep,
+    csrf: CsrfField = "",
+    file: Annotated[UploadFile | None, File()] = None,
+    message: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "csv",
+    config: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """The browser's version of POST /api/v1/challenges/{slug}/submissions."""
+    user = page.require_user()
+    page.check_csrf(csrf)
+    session = page.session
+    challenge = challenges.get_challenge(session, slug, user)
+    if file is None or not file.filename:
+        return _submissions_page(page, challenge, 422, error="choose a file to submit")
+    if len(message) > MAX_MESSAGE_LENGTH:
+        return _submissions_page(
+            page, challenge, 422, error=f"the message is over {MAX_MESSAGE_LENGTH} characters"
+        )
+    kind = kind if kind in ("csv", "checkpoint") else "csv"
+    has_config = config is not None and bool(config.filename)
+    try:
+        submission, _ = submissions.create_submission(
+            session,
+            challenge,
+            user,
+            file.file,
+            _safe_name(file.filename, "predictions.csv" if kind == "csv" else "model"),
+            message,
+            kind,
+            config.file if config is not None and has_config else None,
+            get_blob_store(),
+        )
+    except HTTPException as refused:
+        session.rollback()
+        return _submissions_page(page, challenge, refused.status_code, error=str(refused.detail))
+    # The job goes out only once the row is committed: a worker must find it.
+    session.commit()
+    dispatch([submission.id])
+    return page.redirect(f"/c/{challenge.slug}/submissions?submitted={submission.id}")
+
+
+@router.post("/c/{slug}/selection", response_class=HTMLResponse)
+def select_final(
+    slug: str,
+    page: PageDep,
+    csrf: CsrfField = "",
+    submission_ids: Annotated[list[RowId] | None, Form()] = None,
+) -> Response:
+    user = page.require_user()
+    page.check_csrf(csrf)
+    challenge = challenges.get_challenge(page.session, slug, user)
+    try:
+        submissions.select_final(page.session, challenge, user, submission_ids or [])
+    except HTTPException as refused:
+        page.session.rollback()
+        return _submissions_page(page, challenge, refused.status_code, error=str(refused.detail))
+    return page.redirect(f"/c/{challenge.slug}/submissions?selected=1")
+
+
+@router.post("/c/{slug}/join", response_class=HTMLResponse)
+def join(slug: str, page: PageDep, csrf: CsrfField = "") -> Response:
+    user = page.require_user()
+    page.check_csrf(csrf)
+    challenge = challenges.get_challenge(page.session, slug, user)
+    teams.join_challenge(page.session, challenge, user)
+    return page.redirect(f"/c/{challenge.slug}/submissions")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(page: PageDep, next: str | None = None) -> Response:
+    return page.render("login.html", next=safe_next(next), error=None, username="")
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    page: PageDep,
+    csrf: CsrfField = "",
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    page.check_csrf(csrf)
+    target = safe_next(next)
+    try:
+        user = accounts.authenticate(
+            page.session, page.settings, username, password, client_address(page.request)
+        )
+    except HTTPException as refused:
+        return page.render(
+            "login.html",
+            status_code=refused.status_code,
+            next=target,
+            error=str(refused.detail),
+            username=username,
+        )
+    return _signed_in(page, user, target)
+
+
+def _signed_in(page: Page, user: User, target: str) -> Response:
+    if page.session_secret is not None:
+        revoke_session(page.session, page.session_secret)
+    agent = page.request.headers.get("user-agent", "browser")
+    secret = issue_session(page.session, user, label=f"browser: {agent}")
+    response = page.redirect(target)
+    page.sign_in(response, secret)
+    return response
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_form(page: PageDep, next: str | None = None) -> Response:
+    if not page.settings.allow_signup:
+        raise HTTPException(403, "sign-up is closed; ask an organizer for an account")
+    return page.render("signup.html", next=safe_next(next), error=None, username="")
+
+
+@router.post("/signup", response_class=HTMLResponse)
+def signup(
+    page: PageDep,
+    csrf: CsrfField = "",
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    confirm: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    page.check_csrf(csrf)
+    if not page.settings.allow_signup:
+        raise HTTPException(403, "sign-up is closed; ask an organizer for an account")
+    target = safe_next(next)
+    try:
+        if password != confirm:
+            raise HTTPException(422, "the two passwords differ")
+        user = accounts.create_user(page.session, username, password, Role.participant)
+    except HTTPException as refused:
+        page.session.rollback()
+        return page.render(
+            "signup.html",
+            status_code=refused.status_code,
+            next=target,
+            error=str(refused.detail),
+            username=username,
+        )
+    return _signed_in(page, user, target)
+
+
+@router.post("/logout", response_class=HTMLResponse)
+def logout(page: PageDep, csrf: CsrfField = "") -> Response:
+    if page.session_secret is None:
+        return page.redirect("/")
+    page.check_csrf(csrf)
+    revoke_session(page.session, page.session_secret)
+    response = page.redirect("/")
+    page.sign_out(response)
+    return response
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def api_docs() -> Response:
+    """Swagger UI from our own static files: works offline, no inline script (CSP)."""
+    html = environment().get_template("docs.html").render(openapi_url="/openapi.json")
+    return HTMLResponse(html)

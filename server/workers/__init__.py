@@ -1,0 +1,1 @@
+"""Remote scoring workers: the worker API (server side) and the worker agent."""

@@ -1,0 +1,86 @@
+"""Routes: the worker API (worker token) and the organizers' view of the queue."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.responses import FileResponse
+
+from server.challenges.router import ManagedChallenge
+from server.config import DEFAULT_WORKER_TOKEN
+from server.deps import Organizer, RowId, SessionDep, SettingsDep, WorkerAuth
+from server.errors import not_found
+from server.storage import get_blob_store
+from server.workers import service
+from server.workers.schemas import (
+    AttemptRef,
+    ClaimCreate,
+    HeartbeatRead,
+    JobRead,
+    QueueRead,
+    ResultCreate,
+    ResultRead,
+)
+
+
+def refuse_placeholder_token(settings: SettingsDep) -> None:
+    """The worker API hands out hidden labels: never behind the documented placeholder."""
+    if settings.worker_token == DEFAULT_WORKER_TOKEN and settings.env != "test":
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the worker API is disabled until PODIUM_WORKER_TOKEN is set on the server",
+        )
+
+
+worker_router = APIRouter(
+    prefix="/api/v1/worker",
+    tags=["workers"],
+    dependencies=[Depends(refuse_placeholder_token), WorkerAuth],
+)
+queue_router = APIRouter(prefix="/api/v1", tags=["workers"])
+
+
+@worker_router.post("/submissions/{submission_id}/claim", response_model=JobRead)
+def claim(submission_id: RowId, body: ClaimCreate) -> object:
+    """Start an attempt on a queued submission; 409 when it is not queued (nothing to do)."""
+    return service.claim_job(submission_id, body.worker)
+
+
+@worker_router.post("/submissions/{submission_id}/heartbeat", response_model=HeartbeatRead)
+def heartbeat(submission_id: RowId, body: AttemptRef) -> object:
+    """Extend the attempt's lease; 409 once it is no longer current (stop working on it)."""
+    return service.heartbeat(submission_id, body.attempt)
+
+
+@worker_router.post("/submissions/{submission_id}/result", response_model=ResultRead)
+def result(submission_id: RowId, body: ResultCreate) -> object:
+    """Record the attempt's result once (repeats change nothing); 409 for a stale attempt."""
+    return service.post_result(submission_id, body)
+
+
+@worker_router.get(
+    "/blobs/{sha256}",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def blob(sha256: str) -> FileResponse:
+    """A stored file by sha256: submissions, solutions, hidden inputs."""
+    store = get_blob_store()
+    try:
+        path = store.path_for(sha256)
+    except ValueError:
+        raise not_found("blob") from None
+    if not path.is_file():
+        raise not_found("blob")
+    return FileResponse(path, media_type="application/octet-stream")
+
+
+@queue_router.get("/queue", response_model=QueueRead)
+def server_queue(session: SessionDep, organizer: Organizer) -> object:
+    """The scoring queue across challenges: counts, oldest waiting job, who runs what."""
+    return service.queue_summary(session)
+
+
+@queue_router.get("/challenges/{slug}/queue", response_model=QueueRead)
+def challenge_queue(challenge: ManagedChallenge, session: SessionDep) -> object:
+    """The scoring queue of one challenge (positions are server-wide)."""
+    return service.queue_summary(session, challenge)

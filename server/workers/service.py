@@ -1,0 +1,199 @@
+"""The server side of the worker API: claim, heartbeat, result; the queue view.
+
+Claims and results go through ``jobs.core`` (the same guarded updates the
+embedded transport uses), so a worker and the embedded scorer cannot disagree
+about who owns an attempt.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.config import get_settings
+from server.db import session_scope
+from server.errors import conflict, not_found
+from server.insight.bootstrap import columns_for
+from server.jobs.core import Attempt, claim, record
+from server.jobs.lease import extend_lease
+from server.models import UNFINISHED, Challenge, Submission, SubmissionStatus, Team, utcnow
+from server.scoring.predictions import Scores
+from server.workers.schemas import (
+    HeartbeatRead,
+    JobRead,
+    QueueJob,
+    QueueRead,
+    ResultCreate,
+    ResultRead,
+)
+
+FINISHED = (SubmissionStatus.scored, SubmissionStatus.failed)
+QUEUE_JOBS_SHOWN = 200
+
+
+def _status_of(submission_id: int) -> str:
+    with session_scope() as session:
+        submission = session.get(Submission, submission_id)
+        if submission is None:
+            raise not_found(f"submission {submission_id}")
+        return submission.status
+
+
+def claim_job(submission_id: int, worker: str) -> JobRead:
+    """Start an attempt on a queued submission (409 when it is not queued)."""
+    settings = get_settings()
+    attempt = claim(submission_id, worker)
+    if attempt is None:
+        raise conflict(
+            f"submission {submission_id} is {_status_of(submission_id)}, not queued; nothing to do"
+        )
+    with session_scope() as session:
+        submission = session.get(Submission, submission_id)
+        challenge = session.get(Challenge, attempt.challenge_id)
+        assert submission is not None and challenge is not None
+        return JobRead(
+            submission_id=submission_id,
+            attempt=attempt.token,
+            kind=attempt.kind,
+            challenge=challenge.slug,
+            metric=challenge.metric,
+            file_sha256=submission.file_sha256,
+            file_name=submission.file_name,
+            config_sha256=submission.config_sha256,
+            solution_sha256=challenge.solution_sha256,
+            hidden_inputs_sha256=challenge.hidden_inputs_sha256,
+            checkpoint_spec=dict(challenge.checkpoint_spec or {}),
+            lease_seconds=settings.job_lease_seconds,
+            lease_expires_at=submission.lease_expires_at,
+            time_limit_seconds=settings.job_time_limit_seconds,
+        )
+
+
+def heartbeat(submission_id: int, token: str) -> HeartbeatRead:
+    """Extend a running attempt's lease (409 once the attempt is no longer current)."""
+    expires = extend_lease(submission_id, token)
+    if expires is None:
+        raise conflict(
+            f"attempt is no longer current for submission {submission_id} "
+            f"(it is {_status_of(submission_id)}); stop and drop the result"
+        )
+    return HeartbeatRead(lease_expires_at=expires)
+
+
+def _current_attempt(submission_id: int, token: str) -> Attempt | ResultRead:
+    """The attempt to record, or the answer to a repeated post; 409 when stale."""
+    with session_scope() as session:
+        submission = session.get(Submission, submission_id)
+        if submission is None:
+            raise not_found(f"submission {submission_id}")
+        if submission.worker_id != token:
+            raise conflict(
+                f"attempt is no longer current for submission {submission_id}; "
+                "its result was not recorded"
+            )
+        if submission.status in FINISHED:
+            return ResultRead(recorded=False, status=submission.status)
+        if submission.status != SubmissionStatus.running:
+            raise conflict(f"submission {submission_id} is {submission.status}")
+        return Attempt(submission_id, token, submission.kind, submission.challenge_id)
+
+
+def post_result(submission_id: int, body: ResultCreate) -> ResultRead:
+    """Record an attempt's result once; a repeat changes nothing, a stale attempt gets 409."""
+    current = _current_attempt(submission_id, body.attempt)
+    if isinstance(current, ResultRead):
+        return current
+    scores = (
+        Scores(public=body.public_score, private=body.private_score)
+        if body.public_score is not None and body.private_score is not None
+        else None
+    )
+    written = record(
+        current,
+        scores=scores,
+        error=body.error,
+        platform_error=body.platform_error,
+        extra=body.metrics.model_dump(exclude_none=True)
+        | (columns_for(body.public_bootstrap) if scores is not None else {}),
+    )
+    if written:
+        return ResultRead(recorded=True, status=_status_of(submission_id))
+    # Lost a race (the sweeper, or the same result posted twice at once): say which.
+    again = _current_attempt(submission_id, body.attempt)
+    if isinstance(again, ResultRead):
+        return again
+    raise conflict(f"submission {submission_id} changed while recording; result not recorded")
+
+
+def queue_summary(session: Session, challenge: Challenge | None = None) -> QueueRead:
+    """Counts by status, the oldest queued job and every unfinished one (organizers)."""
+    from server.jobs.celery_app import broker_queue_lengths
+
+    settings = get_settings()
+    scope = [] if challenge is None else [Submission.challenge_id == challenge.id]
+    counts = {status.value: 0 for status in SubmissionStatus}
+    by_status = (
+        select(Submission.status, func.count(Submission.id))
+        .where(*scope)
+        .group_by(Submission.status)
+    )
+    for status, count in session.execute(by_status).tuples():
+        counts[status] = count
+    # Positions are server-wide: that is the order the scorers see.
+    queued_ids = session.scalars(
+        select(Submission.id)
+        .where(Submission.status == SubmissionStatus.queued)
+        .order_by(Submission.created_at, Submission.id)
+    ).all()
+    positions = {submission_id: place for place, submission_id in enumerate(queued_ids, 1)}
+    rows = session.execute(
+        select(Submission, Challenge.slug, Team.name)
+        .join(Challenge, Challenge.id == Submission.challenge_id)
+        .join(Team, Team.id == Submission.team_id)
+        .where(Submission.status.in_(UNFINISHED), *scope)
+        .order_by(Submission.created_at, Submission.id)
+        .limit(QUEUE_JOBS_SHOWN)
+    ).tuples()
+    jobs = [
+        QueueJob(
+            id=submission.id,
+            challenge=slug,
+            team=team,
+            kind=submission.kind,
+            status=submission.status,
+            position=positions.get(submission.id),
+            attempts=submission.attempts,
+            worker=_worker_of(submission.worker_id)
+            if submission.status == SubmissionStatus.running
+            else None,
+            created_at=submission.created_at,
+            started_at=submission.started_at,
+            lease_expires_at=submission.lease_expires_at,
+        )
+        for submission, slug, team in rows
+    ]
+    oldest: datetime | None = session.scalar(
+        select(Submission.created_at)
+        .where(Submission.status == SubmissionStatus.queued, *scope)
+        .order_by(Submission.created_at)
+        .limit(1)
+    )
+    return QueueRead(
+        transport="celery" if settings.broker_url else "embedded",
+        counts=counts,
+        oldest_queued_at=oldest,
+        oldest_queued_age_seconds=(utcnow() - oldest).total_seconds() if oldest else None,
+        lease_seconds=settings.job_lease_seconds,
+        max_attempts=settings.job_max_attempts,
+        broker_queues=broker_queue_lengths() if settings.broker_url else None,
+        jobs=jobs,
+    )
+
+
+def _worker_of(token: str | None) -> str | None:
+    """The worker part of an attempt token (the secret-free half)."""
+    if not token:
+        return None
+    return token.rsplit(":", 1)[0]

@@ -1,0 +1,158 @@
+"""Screenshots for the README: the MNIST demo challenge with a few teams.
+
+    .venv/bin/python -m tests.browser.screenshots [docs/img]
+
+Builds the demo challenge (real MNIST, shipped with the server) in a temporary
+data directory, scores a handful of teams' predictions with the real scorer,
+spreads their submissions over the past days, serves it with uvicorn and takes
+1280x800 screenshots with Debian's Chromium.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+# (team, course model, public accuracies of successive submissions, days ago of the first)
+TEAMS = [
+    ("lenet-lovers", "cnn", [0.9712, 0.9868, 0.9921], 9),
+    ("conv-crew", "cnn", [0.9804, 0.9893], 6),
+    ("dropout-club", "mlp + dropout", [0.9655, 0.9781, 0.9847], 8),
+    ("relu-rangers", "mlp", [0.9540, 0.9702], 5),
+    ("ada", "mlp", [0.9389, 0.9534], 4),
+    ("sigmoid-squad", "one neuron per class", [0.8812, 0.9187], 7),
+    ("backprop-bandits", "logistic regression", [0.9104], 2),
+]
+SEED = 7
+
+
+def _predictions(labels: np.ndarray, accuracy: float, rng: np.random.Generator) -> bytes:
+    predicted = labels.copy()
+    wrong = rng.choice(len(labels), size=round(len(labels) * (1 - accuracy)), replace=False)
+    predicted[wrong] = (predicted[wrong] + 1 + rng.integers(0, 9, size=len(wrong))) % 10
+    out = io.StringIO()
+    out.write("id,label\n")
+    out.writelines(f"{i},{label}\n" for i, label in enumerate(predicted))
+    return out.getvalue().encode()
+
+
+def build_demo_board() -> str:
+    """Create the demo challenge and the teams; returns its slug."""
+    from sqlalchemy import select, update
+
+    from server.accounts import service as accounts
+    from server.challenges.service import bump_board
+    from server.db import session_scope
+    from server.demo import DEMO_SLUG, HIDDEN_LABELS, MNIST_DIR, ensure_demo_challenge
+    from server.demo import read_idx_labels as read_labels
+    from server.jobs.core import score_submission
+    from server.migrations import upgrade
+    from server.models import Challenge, Role, Submission, User, utcnow
+    from server.storage import get_blob_store
+    from server.submissions.service import create_submission
+    from server.teams import service as teams
+
+    upgrade()
+    labels = read_labels(MNIST_DIR / HIDDEN_LABELS).astype(np.int64)
+    rng = np.random.default_rng(SEED)
+    now = utcnow()
+    with session_scope() as session:
+        organizer = accounts.create_user(
+            session, "organizer", "podium-demo-password", Role.organizer
+        )
+        ensure_demo_challenge(session, organizer)
+    for name, model, accuracies, first_day in TEAMS:
+        with session_scope() as session:
+            challenge = session.scalar(select(Challenge).where(Challenge.slug == DEMO_SLUG))
+            assert challenge is not None
+            user = accounts.create_user(
+                session, name.split("-")[0] + "-student", "podium-demo-password", Role.participant
+            )
+            teams.join_challenge(session, challenge, user)
+            teams.rename(session, challenge, user, name)
+            user_id, challenge_id = user.id, challenge.id
+        for step, accuracy in enumerate(accuracies):
+            with session_scope() as session:
+                challenge = session.get(Challenge, challenge_id)
+                user = session.get(User, user_id)
+                assert challenge is not None and user is not None
+                submission, _ = create_submission(
+                    session,
+                    challenge,
+                    user,
+                    io.BytesIO(_predictions(labels, accuracy, rng)),
+                    "preds.csv",
+                    f"{model}, try {step + 1}",
+                    "csv",
+                    None,
+                    get_blob_store(),
+                )
+                submission_id = submission.id
+            score_submission(submission_id)
+            # From first_day days ago to a few hours ago, one step per submission.
+            last_day = float(rng.uniform(0.05, 1.2))
+            fraction = step / max(len(accuracies) - 1, 1)
+            days_ago = first_day - (first_day - last_day) * fraction
+            when = now - timedelta(days=days_ago if len(accuracies) > 1 else last_day)
+            with session_scope() as session:
+                session.execute(
+                    update(Submission)
+                    .where(Submission.id == submission_id)
+                    .values(created_at=when, scored_at=when + timedelta(seconds=1))
+                )
+    with session_scope() as session:
+        challenge = session.scalar(select(Challenge).where(Challenge.slug == DEMO_SLUG))
+        assert challenge is not None
+        bump_board(session, challenge.id)
+    return DEMO_SLUG
+
+
+def take_screenshots(out_dir: Path) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, start_live_server
+
+    slug = build_demo_board()
+    shots = [
+        (f"/c/{slug}", "leaderboard.png"),
+        (f"/c/{slug}/teams/dropout-club", "team.png"),
+    ]
+    written = []
+    with start_live_server() as live, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            base_url=live.url, viewport={"width": 1280, "height": 800}, timezone_id="UTC"
+        )
+        page = context.new_page()
+        for path, name in shots:
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            target = out_dir / name
+            page.screenshot(path=str(target))
+            written.append(target)
+        browser.close()
+    return written
+
+
+def main() -> None:
+    out_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/img").resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="podium-shots-") as data:
+        os.environ["PODIUM_DATA_DIR"] = data
+        os.environ.pop("PODIUM_DATABASE_URL", None)
+        os.environ.pop("PODIUM_BROKER_URL", None)
+        from server.config import get_settings
+
+        get_settings.cache_clear()
+        for path in take_screenshots(out_dir):
+            print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,441 @@
+"""The authorization matrix: every route of the app x five roles, one declared status each.
+
+The rows come from ``app.routes``: a route with no row here fails the suite
+(with the list of the missing ones), so a new endpoint cannot ship without
+someone deciding who may call it. Each row names the expected status for
+
+    anonymous   no credentials
+    worker      the worker token (``PODIUM_WORKER_TOKEN``)
+    other       bob, a participant in another team
+    organizer   olga
+    owner       alan, a member of team A, which owns the resources in the path
+
+Path parameters point at team A's resources (alice's submissions, alan's
+tokens, team A's name) in the challenge named by ``on``. Roles run in the
+order anonymous, worker, other, organizer, owner, so a state-changing
+request by the rightful caller comes last; state-changing routes run on a
+challenge of their own (see ``tests/security/world.py``).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.security.world import ROLES, World, headers_for, hidden_inputs
+
+Status = int | str
+
+
+def R(anon: Status, worker: Status, other: Status, org: Status, owner: Status) -> dict[str, Status]:
+    """Expected statuses in the column order of the matrix ("login": a redirect to /login)."""
+    return {"anonymous": anon, "worker": worker, "other": other, "organizer": org, "owner": owner}
+
+
+NEW_PASSWORD = "a-fresh-password-for-sign-up"
+# Shorthands for the common shapes.
+OPEN_TO_ALL = R(anon=200, worker=200, other=200, org=200, owner=200)
+# Optional sign-in: an unknown bearer token (the worker's, here) is refused, not ignored.
+PUBLIC = R(anon=200, worker=401, other=200, org=200, owner=200)
+SIGNED_IN = R(anon=401, worker=401, other=200, org=200, owner=200)
+TEAM_OR_ORGANIZER = R(anon=401, worker=401, other=404, org=200, owner=200)
+
+
+def ORGANIZERS(ok: int = 200) -> dict[str, Status]:
+    return R(anon=401, worker=401, other=403, org=ok, owner=403)
+
+
+def WORKERS(ok: int = 200) -> dict[str, Status]:
+    return R(anon=401, worker=ok, other=403, org=403, owner=403)
+
+
+Builder = Callable[[World, str], Any]
+
+
+@dataclass
+class Row:
+    expect: dict[str, Status]
+    on: str = "main"
+    query: dict[str, str] = field(default_factory=dict)
+    json: Builder | None = None
+    content: Builder | None = None
+    files: Builder | None = None
+    data: Builder | None = None
+    params: dict[str, Builder] = field(default_factory=dict)
+    why: str = ""
+
+
+def _fresh_name(prefix: str) -> Builder:
+    counter = iter(range(10_000))
+    return lambda world, role: f"{prefix}{role[:3]}{next(counter)}"
+
+
+def _spare_token(world: World, role: str) -> int:
+    """A token of alan's to revoke (a fresh one per call)."""
+    from tests.conftest import PASSWORD
+
+    response = world.api.post(
+        "/api/v1/tokens", json={"username": "alan", "password": PASSWORD, "name": "spare"}
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def _csv_upload(world: World, role: str) -> dict[str, Any]:
+    content = world.hidden.predictions(5, 5)
+    return {"file": ("p.csv", io.BytesIO(content), "text/csv")}
+
+
+def _team_a_code(world: World, role: str) -> dict[str, str]:
+    response = world.api.post(
+        f"/api/v1/challenges/{world.slugs['side']}/team/invite",
+        headers={"Authorization": f"Bearer {world.tokens['alice']}"},
+    )
+    assert response.status_code == 200, response.text
+    return {"code": response.json()["code"]}
+
+
+# ONE table: (method, path, variant) -> expected status per role. ``variant``
+# tells apart several requests to the same route (another challenge, a query).
+MATRIX: dict[tuple[str, str, str], Row] = {
+    # ---- meta ---------------------------------------------------------------------------
+    ("GET", "/api/v1/health", ""): Row(OPEN_TO_ALL),
+    ("GET", "/api/v1/ping", ""): Row(OPEN_TO_ALL),
+    ("GET", "/openapi.json", ""): Row(OPEN_TO_ALL),
+    # ---- accounts -----------------------------------------------------------------------
+    ("POST", "/api/v1/users", ""): Row(
+        R(anon=201, worker=201, other=201, org=201, owner=201),
+        json=lambda w, r: {"username": _fresh_name("new")(w, r), "password": NEW_PASSWORD},
+        why="sign-up is open by default (PODIUM_ALLOW_SIGNUP)",
+    ),
+    ("POST", "/api/v1/tokens", ""): Row(
+        R(anon=201, worker=201, other=201, org=201, owner=201),
+        json=lambda w, r: {"username": "alan", "password": _password()},
+        why="a password login needs no prior credentials",
+    ),
+    ("GET", "/api/v1/tokens", ""): Row(SIGNED_IN, why="lists the caller's own tokens"),
+    ("GET", "/api/v1/me", ""): Row(SIGNED_IN),
+    ("DELETE", "/api/v1/tokens/{token_id}", ""): Row(
+        R(anon=401, worker=401, other=404, org=404, owner=204),
+        params={"token_id": _spare_token},
+        why="only the token's own user may revoke it; organizers included",
+    ),
+    # ---- challenges ---------------------------------------------------------------------
+    ("GET", "/api/v1/challenges", ""): Row(PUBLIC),
+    ("POST", "/api/v1/challenges", ""): Row(
+        ORGANIZERS(201),
+        json=lambda w, r: {"slug": _fresh_name("new-")(w, r), "title": "T", "metric": "accuracy"},
+    ),
+    ("GET", "/api/v1/challenges/{slug}", ""): Row(PUBLIC),
+    ("GET", "/api/v1/challenges/{slug}", "draft"): Row(
+        R(anon=404, worker=401, other=404, org=200, owner=404),
+        on="draft",
+        why="drafts exist only for organizers",
+    ),
+    ("PATCH", "/api/v1/challenges/{slug}", ""): Row(
+        ORGANIZERS(), json=lambda w, r: {"title": "Renamed"}
+    ),
+    ("GET", "/api/v1/challenges/{slug}/files", ""): Row(PUBLIC),
+    ("GET", "/api/v1/challenges/{slug}/files", "draft"): Row(
+        R(anon=404, worker=401, other=404, org=200, owner=404), on="draft"
+    ),
+    ("GET", "/api/v1/challenges/{slug}/files/{name}", ""): Row(
+        SIGNED_IN, why="downloads need an account (the rules were accepted)"
+    ),
+    ("GET", "/api/v1/challenges/{slug}/files/{name}", "draft"): Row(
+        R(anon=404, worker=401, other=404, org=200, owner=404), on="draft"
+    ),
+    ("PUT", "/api/v1/challenges/{slug}/files/{name}", ""): Row(
+        ORGANIZERS(201),
+        content=lambda w, r: b"id,x\n1,2\n",
+        params={"name": lambda w, r: "new.csv"},
+    ),
+    ("PUT", "/api/v1/challenges/{slug}/solution", ""): Row(
+        ORGANIZERS(), content=lambda w, r: w.hidden.solution_csv()
+    ),
+    ("PUT", "/api/v1/challenges/{slug}/hidden-inputs", ""): Row(
+        ORGANIZERS(), content=lambda w, r: hidden_inputs()
+    ),
+    ("POST", "/api/v1/challenges/{slug}/finalize", ""): Row(ORGANIZERS(), on="to_finalize"),
+    ("POST", "/api/v1/challenges/{slug}/rescore", ""): Row(ORGANIZERS(), on="side"),
+    # ---- teams --------------------------------------------------------------------------
+    ("POST", "/api/v1/challenges/{slug}/join", ""): Row(
+        SIGNED_IN, on="side", why="accepting the rules; the organizer becomes a team of one"
+    ),
+    ("GET", "/api/v1/challenges/{slug}/team", ""): Row(
+        R(anon=401, worker=401, other=200, org=404, owner=200),
+        why="the caller's own team; the organizer has none in 'main'",
+    ),
+    ("PATCH", "/api/v1/challenges/{slug}/team", ""): Row(
+        R(anon=401, worker=401, other=200, org=404, owner=200),
+        json=lambda w, r: {"name": w.team_names.get(r, "nobody")},
+        why="renames the caller's own team (to its current name here)",
+    ),
+    ("POST", "/api/v1/challenges/{slug}/team/invite", ""): Row(
+        R(anon=401, worker=401, other=200, org=404, owner=200),
+        why="the caller's own team's code; never another team's",
+    ),
+    ("POST", "/api/v1/challenges/{slug}/team/join", ""): Row(
+        R(anon=401, worker=401, other=200, org=200, owner=409),
+        on="side",
+        json=_team_a_code,
+        why="whoever holds the code may join (up to the size cap); a member is already in",
+    ),
+    # ---- submissions --------------------------------------------------------------------
+    ("POST", "/api/v1/challenges/{slug}/submissions", ""): Row(
+        R(anon=401, worker=401, other=201, org=201, owner=201), files=_csv_upload
+    ),
+    ("GET", "/api/v1/challenges/{slug}/submissions", ""): Row(
+        SIGNED_IN, why="each caller sees its own team's rows (checked by the leak hunt)"
+    ),
+    ("PUT", "/api/v1/challenges/{slug}/selection", ""): Row(
+        R(anon=401, worker=401, other=404, org=404, owner=200),
+        json=lambda w, r: {"submission_ids": [w.submissions["a1"]]},
+        why="only a member of the submission's team may select it",
+    ),
+    ("GET", "/api/v1/submissions/{submission_id}", ""): Row(TEAM_OR_ORGANIZER),
+    ("GET", "/api/v1/submissions/{submission_id}/file", ""): Row(
+        TEAM_OR_ORGANIZER, why="anyone downloading anyone's submission (EvalAI, Codabench)"
+    ),
+    # ---- leaderboards and exports -------------------------------------------------------
+    ("GET", "/api/v1/challenges/{slug}/leaderboard", ""): Row(PUBLIC),
+    ("GET", "/api/v1/challenges/{slug}/leaderboard", "private"): Row(
+        R(anon=403, worker=401, other=403, org=200, owner=403),
+        query={"board": "private"},
+        why="the private board is revealed at finalization (organizers see it before)",
+    ),
+    ("GET", "/api/v1/challenges/{slug}/leaderboard", "private, finalized"): Row(
+        PUBLIC, on="finalized", query={"board": "private"}
+    ),
+    ("GET", "/api/v1/challenges/{slug}/export", ""): Row(ORGANIZERS()),
+    ("GET", "/api/v1/challenges/{slug}/export", "private json"): Row(
+        ORGANIZERS(), query={"board": "private", "format": "json"}
+    ),
+    ("GET", "/api/v1/challenges/{slug}/submissions-archive", ""): Row(ORGANIZERS()),
+    ("GET", "/api/v1/challenges/{slug}/shake-up", ""): Row(
+        R(anon=403, worker=401, other=403, org=200, owner=403),
+        why="public against private ranks: organizers before finalization, everyone after",
+    ),
+    ("GET", "/api/v1/challenges/{slug}/shake-up", "finalized"): Row(PUBLIC, on="finalized"),
+    # ---- notifications ------------------------------------------------------------------
+    ("GET", "/api/v1/challenges/{slug}/webhooks", ""): Row(
+        ORGANIZERS(), why="webhook URLs are secrets (anyone holding one can post)"
+    ),
+    ("POST", "/api/v1/challenges/{slug}/webhooks/test", ""): Row(
+        ORGANIZERS(409), why="the organizer gets past auth; no webhook is configured"
+    ),
+    # ---- the worker API and the queue views ---------------------------------------------
+    ("POST", "/api/v1/worker/submissions/{submission_id}/claim", ""): Row(
+        WORKERS(409),
+        json=lambda w, r: {"worker": "matrix"},
+        why="the worker gets past auth; a scored submission has nothing to claim",
+    ),
+    ("POST", "/api/v1/worker/submissions/{submission_id}/heartbeat", ""): Row(
+        WORKERS(409), json=lambda w, r: {"attempt": "matrix:stale"}
+    ),
+    ("POST", "/api/v1/worker/submissions/{submission_id}/result", ""): Row(
+        WORKERS(409),
+        json=lambda w, r: {"attempt": "matrix:stale", "public_score": 1.0, "private_score": 1.0},
+        why="a stale attempt cannot overwrite a score",
+    ),
+    ("GET", "/api/v1/worker/blobs/{sha256}", ""): Row(
+        WORKERS(), why="the hidden solution, by sha256: workers only"
+    ),
+    ("GET", "/api/v1/worker/blobs/{sha256}", "a submission"): Row(
+        WORKERS(), params={"sha256": lambda w, r: w.spare["a1_sha256"]}
+    ),
+    ("GET", "/api/v1/queue", ""): Row(ORGANIZERS()),
+    ("GET", "/api/v1/challenges/{slug}/queue", ""): Row(ORGANIZERS()),
+    # ---- pages (the session cookie; forms carry the CSRF token) -------------------------
+    ("GET", "/", ""): Row(OPEN_TO_ALL),
+    ("GET", "/c/{slug}", ""): Row(OPEN_TO_ALL),
+    ("GET", "/c/{slug}", "draft"): Row(
+        R(anon=404, worker=404, other=404, org=200, owner=404), on="draft"
+    ),
+    ("GET", "/c/{slug}", "private board asked for"): Row(
+        OPEN_TO_ALL, query={"board": "private"}, why="pages fall back to the public board"
+    ),
+    ("GET", "/c/{slug}/teams/{team}", ""): Row(
+        OPEN_TO_ALL, why="a public team page; the leak hunt checks what it shows"
+    ),
+    ("GET", "/c/{slug}/teams/{team}", "draft"): Row(
+        R(anon=404, worker=404, other=404, org=404, owner=404),
+        on="draft",
+        why="the draft is hidden; even for organizers it has no team-a",
+    ),
+    ("GET", "/c/{slug}/shake-up", ""): Row(
+        R(anon=403, worker=403, other=403, org=403, owner=403),
+        why="pages show private ranks only after finalization, even to organizers (projectors)",
+    ),
+    ("GET", "/c/{slug}/shake-up", "finalized"): Row(OPEN_TO_ALL, on="finalized"),
+    ("GET", "/c/{slug}/submissions", ""): Row(
+        R(anon="login", worker="login", other=200, org=200, owner=200)
+    ),
+    ("POST", "/c/{slug}/submissions", ""): Row(
+        R(anon="login", worker="login", other=303, org=303, owner=303),
+        files=_csv_upload,
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "message": "from the page"},
+    ),
+    ("POST", "/c/{slug}/submissions", "no csrf"): Row(
+        R(anon="login", worker="login", other=403, org=403, owner=403),
+        files=_csv_upload,
+        why="a cross-site form cannot submit in a participant's name",
+    ),
+    ("POST", "/c/{slug}/selection", ""): Row(
+        R(anon="login", worker="login", other=404, org=404, owner=303),
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "submission_ids": [w.submissions["a1"]]},
+    ),
+    ("POST", "/c/{slug}/join", ""): Row(
+        R(anon="login", worker="login", other=303, org=303, owner=303),
+        on="side",
+        data=lambda w, r: {"csrf_token": _csrf(w, r)},
+    ),
+    ("POST", "/c/{slug}/join", "no csrf"): Row(
+        R(anon="login", worker="login", other=403, org=403, owner=403), on="side"
+    ),
+    ("GET", "/login", ""): Row(OPEN_TO_ALL),
+    ("POST", "/login", ""): Row(
+        R(anon=303, worker=303, other=303, org=303, owner=303),
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "username": "alan", "password": _password()},
+    ),
+    ("POST", "/login", "no csrf"): Row(
+        R(anon=403, worker=403, other=403, org=403, owner=403),
+        data=lambda w, r: {"username": "alan", "password": _password()},
+        why="login CSRF: a foreign site cannot sign a visitor into its account",
+    ),
+    ("GET", "/signup", ""): Row(OPEN_TO_ALL),
+    ("POST", "/signup", ""): Row(
+        R(anon=303, worker=303, other=303, org=303, owner=303),
+        data=lambda w, r: {
+            "csrf_token": _csrf(w, r),
+            "username": _fresh_name("web")(w, r),
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+        },
+    ),
+    ("POST", "/logout", ""): Row(
+        R(anon=303, worker=303, other=303, org=303, owner=303),
+        data=lambda w, r: {"csrf_token": _csrf(w, r)},
+        why="ends a browser session; API tokens used as cookies here stay valid",
+    ),
+    ("GET", "/docs", ""): Row(OPEN_TO_ALL),
+    ("GET", "/static/{path}", ""): Row(OPEN_TO_ALL),
+}
+
+# The anonymous CSRF nonce the matrix's browser holds (cookie ``podium_csrf``).
+NONCE = "matrix-nonce"
+
+
+def _csrf(world: World, role: str) -> str:
+    """The token a page would have put in its forms for this role's browser."""
+    from server.accounts.sessions import csrf_token
+    from server.config import get_settings
+    from server.web.context import NONCE_PREFIX
+
+    token = world.tokens.get(role)
+    seed = token if token and token.startswith("pod_") else NONCE_PREFIX + NONCE
+    return csrf_token(get_settings().secret_key, seed)
+
+
+def _password() -> str:
+    from tests.conftest import PASSWORD
+
+    return PASSWORD
+
+
+def app_routes(app: Any) -> list[Any]:
+    """The app's routes, with included routers flattened (FastAPI >= 0.16x includes lazily)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: app.routes is already flat
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
+
+
+def route_keys(app: Any) -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves, HEAD and OPTIONS aside."""
+    keys: set[tuple[str, str]] = set()
+    for route in app_routes(app):
+        path = getattr(route, "path_format", None) or route.path
+        methods = getattr(route, "methods", None)
+        if methods is None:  # a mount (static files): GET anything below it
+            keys.add(("GET", path if "{" in path else path + "/{path}"))
+            continue
+        keys |= {(method, path) for method in methods if method not in ("HEAD", "OPTIONS")}
+    return keys
+
+
+def test_every_route_has_a_declared_row(app: Any) -> None:
+    served = route_keys(app)
+    declared = {(method, path) for method, path, _ in MATRIX}
+    missing = sorted(served - declared)
+    assert not missing, (
+        "routes without a row in tests/security/test_authz_matrix.py MATRIX "
+        "(declare who may call them):\n" + "\n".join(f"  {m} {p}" for m, p in missing)
+    )
+    gone = sorted(declared - served)
+    assert not gone, "MATRIX rows for routes that no longer exist:\n" + "\n".join(
+        f"  {m} {p}" for m, p in gone
+    )
+
+
+def _default_param(world: World, row: Row, name: str, role: str) -> Any:
+    if name in row.params:
+        return row.params[name](world, role)
+    defaults: dict[str, Callable[[], Any]] = {
+        "slug": lambda: world.slugs[row.on],
+        "submission_id": lambda: world.submissions["a1"],
+        "name": lambda: "train.csv",
+        "team": lambda: world.team_names["owner"],
+        "path": lambda: "img/podium.svg",
+        "sha256": lambda: world.solution_sha256,
+    }
+    if name not in defaults:
+        raise AssertionError(f"no value for path parameter {{{name}}}: add it to Row.params")
+    return defaults[name]()
+
+
+def call(world: World, method: str, path: str, row: Row, role: str) -> Any:
+    names = [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{")]
+    url = path
+    for name in names:
+        value = _default_param(world, row, name, role)
+        url = url.replace("{" + name + "}", str(value)).replace("{" + name + ":path}", str(value))
+    headers = headers_for(world, role)
+    # A browser of this role: its session cookie (pages read only the cookie) and the nonce.
+    token = world.tokens.get(role)
+    headers["Cookie"] = f"podium_csrf={NONCE}" + (f"; podium_session={token}" if token else "")
+    kwargs: dict[str, Any] = {"headers": headers, "params": row.query, "follow_redirects": False}
+    if row.json is not None:
+        kwargs["json"] = row.json(world, role)
+    if row.content is not None:
+        kwargs["content"] = row.content(world, role)
+    if row.files is not None:
+        kwargs["files"] = row.files(world, role)
+    if row.data is not None:
+        kwargs["data"] = row.data(world, role)
+    return world.api.request(method, url, **kwargs)
+
+
+def test_authorization_matrix(world: World) -> None:
+    """Every declared cell, against a populated world; all mismatches reported at once."""
+    mismatches = []
+    cells = 0
+    for (method, path, variant), row in MATRIX.items():
+        for role in ROLES:
+            response = call(world, method, path, row, role)
+            cells += 1
+            expected = row.expect[role]
+            got: Status = response.status_code
+            if got in (302, 303, 307) and response.headers["location"].startswith("/login"):
+                got = "login"
+            if got != expected:
+                mismatches.append(
+                    f"  {method} {path} [{variant or 'default'}] as {role}: "
+                    f"expected {expected}, got {got} {response.text[:120]!r}"
+                )
+            assert response.status_code < 500, (method, path, role, response.text)
+    assert not mismatches, f"{len(mismatches)} of {cells} cells differ:\n" + "\n".join(mismatches)
+    print(f"authorization matrix: {len(MATRIX)} rows x {len(ROLES)} roles = {cells} cells")

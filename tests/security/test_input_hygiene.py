@@ -540,9 +540,12 @@ def test_login_brute_force_gets_429_even_in_parallel(server: LiveServer) -> None
         assert int(right.headers["retry-after"]) > 0
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
 def test_xss_payloads_do_not_run_in_chromium(server: LiveServer) -> None:
     """Defense in depth: the pages in a real browser, leaderboard script included."""
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
     from tests.conftest import skip_or_fail
 
     if not CHROMIUM.exists():

@@ -20,17 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import skip_or_fail
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, skip_or_fail  # noqa: E402,F401 (the shared browser)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 STARTUP_SECONDS = 20
 # Generous: CI machines are slow; nothing here measures speed.
 DEFAULT_TIMEOUT_MS = 20_000
@@ -73,18 +64,6 @@ def start_live_server() -> LiveServer:
     from server.app import create_app
 
     return LiveServer(create_app(), free_port())
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -540,17 +541,8 @@ def test_login_brute_force_gets_429_even_in_parallel(server: LiveServer) -> None
         assert int(right.headers["retry-after"]) > 0
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def test_xss_payloads_do_not_run_in_chromium(server: LiveServer) -> None:
+def test_xss_payloads_do_not_run_in_chromium(server: LiveServer, chromium: Any) -> None:
     """Defense in depth: the pages in a real browser, leaderboard script included."""
-    from tests.conftest import skip_or_fail
-
-    if not CHROMIUM.exists():
-        skip_or_fail(f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
 
     organizer = server.create_organizer("olga-xss")
     token = server.create_participant("xss-author")
@@ -573,21 +565,19 @@ def test_xss_payloads_do_not_run_in_chromium(server: LiveServer) -> None:
         )
     pages = ["/", "/c/xss", f"/c/xss/teams/{quote(XSS['team'], safe='')}", "/c/xss/submissions"]
     dialogs: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(base_url=server.url)
-            context.add_cookies([{"name": "podium_session", "value": token, "url": server.url}])
-            page = context.new_page()
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            for url in pages:
-                page.goto(url)
-                page.wait_for_load_state("networkidle")
-                injected = page.evaluate(
-                    "() => [document.querySelectorAll('[id^=xss-]').length,"
-                    " Object.keys(window).filter(k => k.startsWith('xss')).length]"
-                )
-                assert injected == [0, 0], (url, injected)
-        finally:
-            browser.close()
+    context = chromium.new_context(base_url=server.url)
+    try:
+        context.add_cookies([{"name": "podium_session", "value": token, "url": server.url}])
+        page = context.new_page()
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        for url in pages:
+            page.goto(url)
+            page.wait_for_load_state("networkidle")
+            injected = page.evaluate(
+                "() => [document.querySelectorAll('[id^=xss-]').length,"
+                " Object.keys(window).filter(k => k.startsWith('xss')).length]"
+            )
+            assert injected == [0, 0], (url, injected)
+    finally:
+        context.close()
     assert dialogs == []

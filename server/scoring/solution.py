@@ -622,6 +622,15 @@ def _parse_classes(
     empty = np.flatnonzero(np.asarray(pc.utf8_length(target_strings), dtype=np.int64) == 0)
     if len(empty):
         raise SolutionError(f"{target!r} must not be empty: {rows.describe(empty)}")
+    # Control characters (NUL, tabs, ...) make labels that numpy and sklearn order
+    # differently ('\x00' vs ''), and no real class name needs them.
+    control = np.flatnonzero(
+        np.asarray(pc.match_substring_regex(target_strings, r"[\x00-\x1f\x7f]"), dtype=bool)
+    )
+    if len(control):
+        raise SolutionError(
+            f"{target!r} labels must not contain control characters: {rows.describe(control)}"
+        )
     values, valid = _parse_labels(target_strings, integer_classes=True)
     if valid.all():
         y = np.asarray(values, dtype=np.int64)

@@ -24,6 +24,8 @@ from server.challenges.schemas import ChallengeCreate, ChallengeUpdate
 from server.config import get_settings
 from server.db import session_scope
 from server.models import Challenge, Role, Submission, User, utcnow
+from server.scoring.predictions import sample_submission
+from server.scoring.solution import parse_solution
 from server.storage import get_blob_store
 
 log = logging.getLogger(__name__)
@@ -79,10 +81,6 @@ def solution_csv(labels: np.ndarray) -> bytes:
     return out.getvalue().encode()
 
 
-def sample_submission(count: int) -> bytes:
-    return ("id,label\n" + "".join(f"{i},0\n" for i in range(count))).encode()
-
-
 def _user(session: Session, username: str, role: Role) -> User:
     user = session.scalar(select(User).where(User.username == username))
     return user or accounts.create_user(session, username, DEMO_PASSWORD, role)
@@ -110,11 +108,10 @@ def ensure_demo_challenge(session: Session, organizer: User) -> Challenge:
     )
     for name in PUBLIC_FILES:
         challenges.put_file(session, challenge, name, store.put_path(MNIST_DIR / name))
-    labels = read_idx_labels(MNIST_DIR / HIDDEN_LABELS)
-    challenges.put_file(
-        session, challenge, "sample_submission.csv", store.put_bytes(sample_submission(len(labels)))
-    )
-    challenges.put_solution(session, challenge, store.put_bytes(solution_csv(labels)), store)
+    solution = solution_csv(read_idx_labels(MNIST_DIR / HIDDEN_LABELS))
+    sample = sample_submission(parse_solution(solution, challenge.metric), challenge.metric)
+    challenges.put_file(session, challenge, "sample_submission.csv", store.put_bytes(sample))
+    challenges.put_solution(session, challenge, store.put_bytes(solution), store)
     challenges.put_hidden_inputs(session, challenge, store.put_bytes(hidden_inputs_npy()), store)
     challenges.update_challenge(session, challenge, ChallengeUpdate(state="open"))
     return challenge

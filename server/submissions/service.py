@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import BinaryIO
 
 from fastapi import HTTPException, status
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.challenges.service import bump_board, is_accepting
@@ -18,7 +18,6 @@ from server.models import (
     ChallengeState,
     Submission,
     SubmissionStatus,
-    Team,
     User,
     utcnow,
 )
@@ -266,9 +265,3 @@ def rescore_all(session: Session, challenge: Challenge) -> int:
     session.commit()
     dispatch(ids, background=True)
     return len(ids)
-
-
-def count_team_submissions(session: Session, team: Team) -> int:
-    return (
-        session.scalar(select(func.count(Submission.id)).where(Submission.team_id == team.id)) or 0
-    )

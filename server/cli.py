@@ -85,10 +85,9 @@ def create_organizer(
 ) -> None:
     """Create an organizer account and print a new API token on the last line."""
     _settings_or_exit()
-    from fastapi import HTTPException
-
     from server.accounts import service
     from server.db import session_scope
+    from server.exceptions import PodiumError
     from server.migrations import upgrade
     from server.models import Role
 
@@ -98,7 +97,7 @@ def create_organizer(
         with session_scope() as session:
             user = service.create_user(session, username, password, Role.organizer)
             _, token = service.issue_token(session, user, name="create-organizer")
-    except HTTPException as error:
+    except PodiumError as error:
         err.print(f"[red]error:[/red] {error.detail}")
         raise typer.Exit(1) from None
     err.print(f"organizer '{username}' created; password: {password}")

@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
+from server.exceptions import PodiumError
+
 
 class ErrorRead(BaseModel):
     """Every error: ``{"detail": "..."}``; validation errors add the offending fields."""
@@ -61,22 +63,6 @@ class BodyTimeout(HTTPException):
         )
 
 
-def not_found(what: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
-
-
-def forbidden(why: str) -> HTTPException:
-    return HTTPException(status.HTTP_403_FORBIDDEN, why)
-
-
-def conflict(why: str) -> HTTPException:
-    return HTTPException(status.HTTP_409_CONFLICT, why)
-
-
-def unprocessable(why: str) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, why)
-
-
 def _location(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "request"
@@ -93,6 +79,11 @@ def _validation_detail(exc: RequestValidationError) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PodiumError)
+    async def _domain(request: Request, exc: PodiumError) -> JSONResponse:
+        # Services refuse in domain terms; the API answers them in its one error format.
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [

@@ -6,7 +6,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from server.config import get_settings
-from server.errors import unprocessable
+from server.exceptions import Invalid
 from server.storage import StoredBlob, get_blob_store
 
 
@@ -19,7 +19,7 @@ async def read_upload(request: Request) -> StoredBlob:
         form = await request.form(max_files=1, max_fields=10)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise unprocessable("multipart upload needs a field named 'file'")
+            raise Invalid("multipart upload needs a field named 'file'")
         upload.file.seek(0)
         return store.put_file(upload.file, settings.max_upload_bytes)
     return await store.put_stream(request.stream(), settings.max_upload_bytes)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from fastapi import HTTPException, status
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -17,6 +16,7 @@ from server.accounts.security import (
     verify_password,
 )
 from server.config import Settings
+from server.exceptions import Conflict, Invalid, LimitReached, NotFound, Unauthorized
 from server.models import ApiToken, LoginFailure, Role, User, utcnow
 
 # A classroom often shares one public address: allow many more failures per
@@ -26,16 +26,15 @@ ADDRESS_FAILURE_FACTOR = 5
 
 def create_user(session: Session, username: str, password: str, role: Role) -> User:
     if not USERNAME_PATTERN.match(username):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
+        raise Invalid(
             "username must be 2-32 characters: letters, digits, '_', '.' or '-', "
             "starting with a letter or digit",
         )
     problem = password_problem(username, password)
     if problem:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
+        raise Invalid(problem)
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-        raise HTTPException(status.HTTP_409_CONFLICT, f"username '{username}' is taken")
+        raise Conflict(f"username '{username}' is taken")
     user = User(username=username, password_hash=hash_password(password), role=role)
     session.add(user)
     session.flush()
@@ -85,7 +84,6 @@ def authenticate(
     """
     window = timedelta(seconds=settings.login_window_seconds)
     since = utcnow() - window
-    retry_after = {"Retry-After": str(settings.login_window_seconds)}
     attempt = LoginFailure(username=username.lower()[:64], address=address[:64])
     session.add(attempt)
     session.commit()
@@ -97,15 +95,14 @@ def authenticate(
     ):
         session.delete(attempt)
         session.commit()
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
+        raise LimitReached(
             f"too many failed logins; try again in {settings.login_window_seconds // 60} minutes",
-            headers=retry_after,
+            settings.login_window_seconds,
         )
     user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
     if user is None or not verify_password(user.password_hash, password):
         # The record stays (it was committed above): the failure counts.
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+        raise Unauthorized("wrong username or password")
     session.delete(attempt)
     return user
 
@@ -113,6 +110,6 @@ def authenticate(
 def revoke_token(session: Session, user: User, token_id: int) -> None:
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "token not found")
+        raise NotFound.of("token")
     if token.revoked_at is None:
         token.revoked_at = utcnow()

@@ -17,7 +17,7 @@ from server.challenges.schemas import (
     SolutionRead,
 )
 from server.deps import CurrentUser, OptionalUser, Organizer, SessionDep
-from server.errors import forbidden
+from server.exceptions import Forbidden
 from server.models import Challenge, ChallengeFile, ChallengeState
 from server.storage import StoredBlob, get_blob_store
 from server.uploads import read_upload
@@ -95,7 +95,7 @@ def download_file(
     """Download a public file (sign-in required; supports Range for resuming)."""
     file = service.get_file(session, challenge, name)
     if challenge.state == ChallengeState.draft and not user.is_organizer:
-        raise forbidden("the challenge is not open yet")
+        raise Forbidden("the challenge is not open yet")
     return FileResponse(
         get_blob_store().path_for(file.sha256),
         filename=file.name,

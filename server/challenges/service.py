@@ -17,7 +17,7 @@ from server.challenges.schemas import (
     HiddenInputsRead,
     SolutionRead,
 )
-from server.errors import conflict, not_found, unprocessable
+from server.exceptions import Conflict, Invalid, NotFound
 from server.insight.notify import merge_webhooks
 from server.models import (
     Challenge,
@@ -74,7 +74,7 @@ def get_challenge(session: Session, slug: str, viewer: User | None) -> Challenge
     if challenge is None or (
         challenge.state == ChallengeState.draft and not (viewer and viewer.is_organizer)
     ):
-        raise not_found(f"challenge '{slug}'")
+        raise NotFound.of(f"challenge '{slug}'")
     refresh_state(challenge)
     return challenge
 
@@ -139,7 +139,7 @@ def read_one(session: Session, challenge: Challenge) -> ChallengeRead:
 
 def create_challenge(session: Session, body: ChallengeCreate, organizer: User) -> Challenge:
     if session.scalar(select(Challenge.id).where(Challenge.slug == body.slug)):
-        raise conflict(f"a challenge with slug '{body.slug}' already exists")
+        raise Conflict(f"a challenge with slug '{body.slug}' already exists")
     data = body.model_dump()
     data["webhooks"] = merge_webhooks({}, data.get("webhooks") or {})
     challenge = Challenge(**data, state=ChallengeState.draft, created_by_id=organizer.id)
@@ -150,7 +150,7 @@ def create_challenge(session: Session, body: ChallengeCreate, organizer: User) -
 
 def update_challenge(session: Session, challenge: Challenge, body: ChallengeUpdate) -> Challenge:
     if challenge.state == ChallengeState.finalized:
-        raise conflict("the challenge is finalized and can no longer change")
+        raise Conflict("the challenge is finalized and can no longer change")
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     new_state = changes.pop("state", None)
     metric_changes = "metric" in changes and changes["metric"] != challenge.metric
@@ -165,7 +165,7 @@ def update_challenge(session: Session, challenge: Challenge, body: ChallengeUpda
         setattr(challenge, key, value)
     opens_at, closes_at = challenge.opens_at, challenge.closes_at
     if opens_at and closes_at and closes_at <= opens_at:
-        raise unprocessable("closes_at must be after opens_at")
+        raise Invalid("closes_at must be after opens_at")
     if new_state is not None and new_state != challenge.state:
         _transition(challenge, new_state)
     refresh_state(challenge)
@@ -176,24 +176,24 @@ def update_challenge(session: Session, challenge: Challenge, body: ChallengeUpda
 def _transition(challenge: Challenge, new_state: str) -> None:
     if new_state == ChallengeState.open:
         if challenge.solution_sha256 is None:
-            raise conflict("upload a solution (PUT .../solution) before opening the challenge")
+            raise Conflict("upload a solution (PUT .../solution) before opening the challenge")
         if "checkpoint" in challenge.submission_kinds and challenge.hidden_inputs_sha256 is None:
-            raise conflict(
+            raise Conflict(
                 "checkpoint submissions are allowed: upload hidden inputs "
                 "(PUT .../hidden-inputs) before opening the challenge"
             )
         if challenge.closes_at is not None and challenge.closes_at <= utcnow():
-            raise conflict("closes_at is in the past: move the deadline before reopening")
+            raise Conflict("closes_at is in the past: move the deadline before reopening")
     elif new_state == ChallengeState.draft and challenge.state != ChallengeState.draft:
-        raise conflict("a challenge that has been opened cannot go back to draft")
+        raise Conflict("a challenge that has been opened cannot go back to draft")
     challenge.state = new_state
 
 
 def finalize(session: Session, challenge: Challenge) -> Challenge:
     if challenge.state == ChallengeState.finalized:
-        raise conflict("the challenge is already finalized")
+        raise Conflict("the challenge is already finalized")
     if challenge.state != ChallengeState.closed:
-        raise conflict(
+        raise Conflict(
             'close the challenge first (PATCH with {"state": "closed"}) or wait for closes_at'
         )
     unfinished = session.scalar(
@@ -203,7 +203,7 @@ def finalize(session: Session, challenge: Challenge) -> Challenge:
         )
     )
     if unfinished:
-        raise conflict(f"{unfinished} submissions are still being scored; finalize when done")
+        raise Conflict(f"{unfinished} submissions are still being scored; finalize when done")
     challenge.state = ChallengeState.finalized
     challenge.finalized_at = utcnow()
     bump_board(session, challenge.id)
@@ -212,7 +212,7 @@ def finalize(session: Session, challenge: Challenge) -> Challenge:
 
 def check_file_name(name: str) -> None:
     if not FILE_NAME_PATTERN.match(name) or ".." in name:
-        raise unprocessable(
+        raise Invalid(
             "file name must be 1-200 characters of letters, digits, '.', '_' or '-', "
             "start with a letter or digit, and contain no '..'"
         )
@@ -241,7 +241,7 @@ def get_file(session: Session, challenge: Challenge, name: str) -> ChallengeFile
         )
     )
     if file is None:
-        raise not_found(f"file '{name}'")
+        raise NotFound.of(f"file '{name}'")
     return file
 
 
@@ -251,19 +251,19 @@ def _parse_solution(session: Session, challenge: Challenge, sha256: str, metric:
     try:
         return load_solution(get_blob_store().path_for(sha256), metric, sha256)
     except SolutionError as error:
-        raise unprocessable(f"solution rejected: {error}") from None
+        raise Invalid(f"solution rejected: {error}") from None
 
 
 def put_solution(
     session: Session, challenge: Challenge, blob: StoredBlob, store: BlobStore
 ) -> SolutionRead:
     if challenge.state == ChallengeState.finalized:
-        raise conflict("the challenge is finalized; its solution can no longer change")
+        raise Conflict("the challenge is finalized; its solution can no longer change")
     solution = _parse_solution(session, challenge, blob.sha256, challenge.metric)
     if challenge.hidden_inputs_sha256 is not None:
         rows = _npy_rows(store, challenge.hidden_inputs_sha256)
         if rows != len(solution.ids):
-            raise unprocessable(
+            raise Invalid(
                 f"the solution has {len(solution.ids)} rows but the hidden inputs have {rows}; "
                 "their rows must align"
             )
@@ -289,28 +289,28 @@ def put_hidden_inputs(
 ) -> HiddenInputsRead:
     """Validate an .npy array of hidden inputs against the declared spec."""
     if challenge.state == ChallengeState.finalized:
-        raise conflict("the challenge is finalized; its hidden inputs can no longer change")
+        raise Conflict("the challenge is finalized; its hidden inputs can no longer change")
     try:
         array = np.load(store.path_for(blob.sha256), mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
-        raise unprocessable(
+        raise Invalid(
             f"hidden inputs must be a .npy array saved with numpy.save (no pickles): {error}"
         ) from None
     spec = challenge.checkpoint_spec or {}
     expected_shape = list(spec.get("input_shape", [1, 28, 28]))
     expected_dtype = spec.get("input_dtype", "float32")
     if list(array.shape[1:]) != expected_shape:
-        raise unprocessable(
+        raise Invalid(
             f"hidden inputs have rows of shape {tuple(array.shape[1:])}, "
             f"expected {tuple(expected_shape)} (checkpoint_spec.input_shape)"
         )
     if str(array.dtype) != expected_dtype:
-        raise unprocessable(
+        raise Invalid(
             f"hidden inputs have dtype {array.dtype}, expected {expected_dtype} "
             "(checkpoint_spec.input_dtype)"
         )
     if challenge.solution_rows is not None and array.shape[0] != challenge.solution_rows:
-        raise unprocessable(
+        raise Invalid(
             f"hidden inputs have {array.shape[0]} rows but the solution has "
             f"{challenge.solution_rows}; row i must be the input of the solution's i-th id"
         )

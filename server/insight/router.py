@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from server.challenges import service as challenges
 from server.challenges.router import ManagedChallenge, VisibleChallenge
 from server.deps import OptionalUser, SessionDep
-from server.errors import conflict, forbidden
+from server.exceptions import Conflict, Forbidden
 from server.insight import notify
 from server.insight.schemas import ShakeUp, Webhooks, WebhooksTestRead
 from server.insight.shakeup import shake_up
@@ -29,7 +29,7 @@ def get_shake_up(challenge: VisibleChallenge, session: SessionDep, viewer: Optio
     Organizers may look before (it shows private ranks); everyone else gets 403.
     """
     if not private_visible(challenge, bool(viewer and viewer.is_organizer)):
-        raise forbidden(NOT_YET)
+        raise Forbidden(NOT_YET)
     return shake_up(session, challenge)
 
 
@@ -43,7 +43,7 @@ def get_webhooks(challenge: ManagedChallenge) -> object:
 def test_webhooks(challenge: ManagedChallenge) -> object:
     """Organizers: send a test message to the configured webhooks (delivered in the background)."""
     if not notify.configured(challenge.webhooks):
-        raise conflict('no webhook is set: PATCH the challenge with {"webhooks": {...}} first')
+        raise Conflict('no webhook is set: PATCH the challenge with {"webhooks": {...}} first')
     return WebhooksTestRead(queued=notify.send_test_message(challenge))
 
 
@@ -60,7 +60,7 @@ def shake_up_page(slug: str, page: PageDep) -> Response:
     challenge: Challenge = challenges.get_challenge(page.session, slug, page.user)
     # Pages show private ranks only after finalization, even to organizers (projectors).
     if challenge.state != ChallengeState.finalized:
-        raise forbidden(NOT_YET)
+        raise Forbidden(NOT_YET)
     board = shake_up(page.session, challenge)
     teams = len(board.entries)
     return page.render(

@@ -17,7 +17,7 @@ from server.challenges.router import ManagedChallenge
 from server.challenges.service import get_challenge
 from server.db import session_scope
 from server.deps import BearerCredentials, SessionDep, get_optional_user
-from server.errors import forbidden
+from server.exceptions import Forbidden
 from server.leaderboard import service
 from server.leaderboard.schemas import Leaderboard
 from server.models import Submission, Team
@@ -85,7 +85,7 @@ def _load_board(
         if board == "private" and not service.private_visible(
             challenge, bool(viewer and viewer.is_organizer)
         ):
-            raise forbidden("the private leaderboard is revealed when the challenge is finalized")
+            raise Forbidden("the private leaderboard is revealed when the challenge is finalized")
         return service.get_cached(session, challenge, board)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from server.challenges.schemas import CheckpointSpec
-from server.errors import conflict, unprocessable
+from server.exceptions import Conflict, Invalid
 from server.models import Challenge
 from server.scoring.metrics import get_metric
 from server.scoring.solution import load_solution
@@ -372,7 +372,7 @@ def validate_checkpoint_upload(
     None for programs.
     """
     if challenge.hidden_inputs_sha256 is None:
-        raise conflict("this challenge has no hidden inputs yet; checkpoints cannot be scored")
+        raise Conflict("this challenge has no hidden inputs yet; checkpoints cannot be scored")
     spec = challenge_spec(challenge)
     try:
         model_format = detect_format(blob.path, file_name)
@@ -407,5 +407,5 @@ def validate_checkpoint_upload(
             classes = solution.classes
         check_weights(tensors, config_data, spec, classes, challenge.metric, file_name)
     except CheckpointFileError as error:
-        raise unprocessable(f"checkpoint rejected: {error}") from None
+        raise Invalid(f"checkpoint rejected: {error}") from None
     return store.put_bytes(config_bytes).sha256

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import BinaryIO
 
-from fastapi import HTTPException, status
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.challenges.service import bump_board, is_accepting
 from server.config import get_settings
-from server.errors import conflict, forbidden, not_found, unprocessable
+from server.exceptions import Conflict, Forbidden, Invalid, LimitReached, NotFound
 from server.models import (
     UNFINISHED,
     Challenge,
@@ -73,15 +72,15 @@ def check_window(challenge: Challenge, now: datetime) -> None:
     if is_accepting(challenge, now):
         return
     if challenge.state == ChallengeState.open and challenge.opens_at and now < challenge.opens_at:
-        raise forbidden(
+        raise Forbidden(
             f"the challenge opens at {challenge.opens_at.isoformat()} (server time, UTC)"
         )
     if challenge.closes_at is not None and now >= challenge.closes_at:
-        raise forbidden(
+        raise Forbidden(
             f"the challenge closed at {challenge.closes_at.isoformat()} (server time, UTC); "
             "no more submissions"
         )
-    raise forbidden(f"the challenge is {challenge.state}; it does not accept submissions")
+    raise Forbidden(f"the challenge is {challenge.state}; it does not accept submissions")
 
 
 def validate_csv(challenge: Challenge, blob: StoredBlob, store: BlobStore) -> None:
@@ -93,7 +92,7 @@ def validate_csv(challenge: Challenge, blob: StoredBlob, store: BlobStore) -> No
     try:
         read_predictions(blob.path, solution, challenge.metric)
     except PredictionError as error:
-        raise unprocessable(f"predictions rejected: {error}") from None
+        raise Invalid(f"predictions rejected: {error}") from None
 
 
 def create_submission(
@@ -111,7 +110,7 @@ def create_submission(
     settings = get_settings()
     now = utcnow()
     if kind not in challenge.submission_kinds:
-        raise unprocessable(
+        raise Invalid(
             f"this challenge accepts {', '.join(challenge.submission_kinds)} submissions, "
             f"not '{kind}'"
         )
@@ -129,12 +128,11 @@ def create_submission(
     used = used_today(session, [team.id], now)
     if used >= challenge.daily_submission_limit:
         reset = next_reset(now)
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
+        raise LimitReached(
             f"daily limit reached: your team has made {used} of "
             f"{challenge.daily_submission_limit} submissions today; "
             f"the limit resets at {reset.isoformat()} (UTC)",
-            headers={"Retry-After": str(max(1, int((reset - now).total_seconds())))},
+            (reset - now).total_seconds(),
         )
     submission = Submission(
         challenge_id=challenge.id,
@@ -158,14 +156,14 @@ def visible_submission(session: Session, submission_id: int, viewer: User) -> Su
     """A submission of the viewer's team (or any, for organizers); else 404."""
     submission = session.get(Submission, submission_id)
     if submission is None:
-        raise not_found("submission")
+        raise NotFound.of("submission")
     if viewer.is_organizer:
         return submission
     challenge = session.get(Challenge, submission.challenge_id)
     assert challenge is not None
     team = team_of(session, challenge, viewer)
     if team is None or team.id != submission.team_id:
-        raise not_found("submission")
+        raise NotFound.of("submission")
     return submission
 
 
@@ -193,13 +191,13 @@ def select_final(
     session: Session, challenge: Challenge, user: User, submission_ids: list[int]
 ) -> list[int]:
     if challenge.state == ChallengeState.finalized:
-        raise conflict("the challenge is finalized; final selections are locked")
+        raise Conflict("the challenge is finalized; final selections are locked")
     team = team_of(session, challenge, user)
     if team is None:
-        raise not_found("your team in this challenge")
+        raise NotFound.of("your team in this challenge")
     wanted = sorted(set(submission_ids))
     if len(wanted) > challenge.final_selection_count:
-        raise unprocessable(
+        raise Invalid(
             f"select at most {challenge.final_selection_count} submissions, got {len(wanted)}"
         )
     lock_teams(session, [team.id])
@@ -211,10 +209,10 @@ def select_final(
     }
     missing = [i for i in wanted if i not in found]
     if missing:
-        raise not_found(f"submission {missing[0]} in your team")
+        raise NotFound.of(f"submission {missing[0]} in your team")
     unscored = [i for i in wanted if found[i].status != SubmissionStatus.scored]
     if unscored:
-        raise unprocessable(f"submission {unscored[0]} is not scored; only scored ones count")
+        raise Invalid(f"submission {unscored[0]} is not scored; only scored ones count")
     session.execute(
         update(Submission)
         .where(Submission.team_id == team.id)
@@ -231,7 +229,7 @@ def rescore_all(session: Session, challenge: Challenge) -> int:
     from server.jobs.dispatch import dispatch
 
     if challenge.state == ChallengeState.finalized:
-        raise conflict("the challenge is finalized; its scores are final")
+        raise Conflict("the challenge is finalized; its scores are final")
     ids = list(
         session.scalars(
             select(Submission.id).where(

@@ -13,7 +13,7 @@ import secrets
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from server.errors import conflict, not_found, unprocessable
+from server.exceptions import Conflict, Invalid, NotFound
 from server.models import Challenge, ChallengeState, Submission, Team, TeamMember, User, utcnow
 from server.submissions.quota import lock_teams, next_reset, used_today
 from server.teams.schemas import TeamRead
@@ -30,7 +30,7 @@ def team_of(session: Session, challenge: Challenge, user: User) -> Team | None:
 def require_team(session: Session, challenge: Challenge, user: User) -> Team:
     team = team_of(session, challenge, user)
     if team is None:
-        raise not_found(
+        raise NotFound.of(
             f"you have no team in '{challenge.slug}' yet: join it first "
             f"(POST /api/v1/challenges/{challenge.slug}/join)"
         )
@@ -57,7 +57,7 @@ def join_challenge(session: Session, challenge: Challenge, user: User) -> Team:
     if existing is not None:
         return existing
     if challenge.state in (ChallengeState.closed, ChallengeState.finalized):
-        raise conflict("the challenge is closed; it no longer takes new teams")
+        raise Conflict("the challenge is closed; it no longer takes new teams")
     # Concurrent first submissions (or joins) of one user: this write lock on the
     # user's row makes the later ones wait, then find the team the first one made.
     session.execute(
@@ -82,9 +82,9 @@ def join_challenge(session: Session, challenge: Challenge, user: User) -> Team:
 def invite(session: Session, challenge: Challenge, user: User, rotate: bool = False) -> str:
     team = require_team(session, challenge, user)
     if challenge.state in (ChallengeState.closed, ChallengeState.finalized):
-        raise conflict("the challenge is closed; teams can no longer change")
+        raise Conflict("the challenge is closed; teams can no longer change")
     if len(team.members) >= challenge.max_team_size:
-        raise conflict(f"your team is full ({challenge.max_team_size} members)")
+        raise Conflict(f"your team is full ({challenge.max_team_size} members)")
     if team.invite_code is None or rotate:
         team.invite_code = secrets.token_urlsafe(9)
     return team.invite_code
@@ -92,31 +92,31 @@ def invite(session: Session, challenge: Challenge, user: User, rotate: bool = Fa
 
 def join_team(session: Session, challenge: Challenge, user: User, code: str) -> Team:
     if challenge.state in (ChallengeState.closed, ChallengeState.finalized):
-        raise conflict("the challenge is closed; teams can no longer change")
+        raise Conflict("the challenge is closed; teams can no longer change")
     target = session.scalar(
         select(Team).where(Team.invite_code == code, Team.challenge_id == challenge.id)
     )
     if target is None:
-        raise not_found("invite code")
+        raise NotFound.of("invite code")
     current = team_of(session, challenge, user)
     if current is not None and current.id == target.id:
-        raise conflict(f"you are already in team '{target.name}'")
+        raise Conflict(f"you are already in team '{target.name}'")
     lock_teams(session, [target.id] + ([current.id] if current else []))
     session.refresh(target)
     members = list(session.scalars(select(TeamMember).where(TeamMember.team_id == target.id)))
     if len(members) >= challenge.max_team_size:
-        raise conflict(f"team '{target.name}' is full ({challenge.max_team_size} members)")
+        raise Conflict(f"team '{target.name}' is full ({challenge.max_team_size} members)")
     if current is not None:
         current_members = session.scalars(
             select(TeamMember).where(TeamMember.team_id == current.id)
         ).all()
         if len(current_members) > 1:
-            raise conflict(
+            raise Conflict(
                 f"you are in team '{current.name}' with others; a team of several cannot be split"
             )
         combined = used_today(session, [target.id, current.id])
         if combined > challenge.daily_submission_limit:
-            raise conflict(
+            raise Conflict(
                 f"joining would give team '{target.name}' {combined} submissions today, over the "
                 f"daily limit of {challenge.daily_submission_limit}; try again after "
                 f"{next_reset(utcnow()).isoformat()}"
@@ -142,14 +142,14 @@ def rename(session: Session, challenge: Challenge, user: User, name: str) -> Tea
     team = require_team(session, challenge, user)
     name = " ".join(name.split())
     if not name:
-        raise unprocessable("team name must not be blank")
+        raise Invalid("team name must not be blank")
     clash = session.scalar(
         select(Team.id).where(
             Team.challenge_id == challenge.id, Team.name == name, Team.id != team.id
         )
     )
     if clash:
-        raise conflict(f"a team named '{name}' already exists in this challenge")
+        raise Conflict(f"a team named '{name}' already exists in this challenge")
     team.name = name
     from server.challenges.service import bump_board
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from server.accounts.sessions import SESSION_LIFETIME, csrf_token, csrf_valid
 from server.config import Settings
 from server.deps import SESSION_COOKIE, SessionDep, SettingsDep, user_for_token
+from server.exceptions import PodiumError
 from server.models import User, utcnow
 from server.web.rendering import environment
 
@@ -231,5 +232,7 @@ class PageRoute(APIRoute):
                 )
             except HTTPException as error:
                 return error_page(request, error.status_code, str(error.detail), error.headers)
+            except PodiumError as error:
+                return error_page(request, error.status, error.detail, error.headers)
 
         return route

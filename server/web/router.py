@@ -23,7 +23,7 @@ from server.accounts.sessions import CSRF_FIELD, issue_session, revoke_session
 from server.challenges import service as challenges
 from server.challenges.service import is_accepting
 from server.deps import RowId
-from server.errors import not_found
+from server.exceptions import NotFound, PodiumError
 from server.jobs.dispatch import dispatch
 from server.leaderboard import service as leaderboards
 from server.models import Challenge, ChallengeFile, ChallengeState, Role, Team, User, utcnow
@@ -142,7 +142,7 @@ def team_page(slug: str, team: str, page: PageDep) -> Response:
     challenge = challenges.get_challenge(session, slug, page.user)
     found = session.scalar(select(Team).where(Team.challenge_id == challenge.id, Team.name == team))
     if found is None:
-        raise not_found(f"team '{team}'")
+        raise NotFound.of(f"team '{team}'")
     mine = teams.team_of(session, challenge, page.user) if page.user else None
     is_member = mine is not None and mine.id == found.id
     with_details = is_member or bool(page.viewer and page.viewer.is_organizer)
@@ -252,13 +252,17 @@ def upload(
             config.file if config is not None and has_config else None,
             get_blob_store(),
         )
-    except HTTPException as refused:
+    except (HTTPException, PodiumError) as refused:
         session.rollback()
-        return _submissions_page(page, challenge, refused.status_code, error=str(refused.detail))
+        return _submissions_page(page, challenge, _status_of(refused), error=str(refused.detail))
     # The job goes out only once the row is committed: a worker must find it.
     session.commit()
     dispatch([submission.id])
     return page.redirect(f"/c/{challenge.slug}/submissions?submitted={submission.id}")
+
+
+def _status_of(refused: HTTPException | PodiumError) -> int:
+    return refused.status if isinstance(refused, PodiumError) else refused.status_code
 
 
 @router.post("/c/{slug}/selection", response_class=HTMLResponse)
@@ -273,9 +277,9 @@ def select_final(
     challenge = challenges.get_challenge(page.session, slug, user)
     try:
         submissions.select_final(page.session, challenge, user, submission_ids or [])
-    except HTTPException as refused:
+    except (HTTPException, PodiumError) as refused:
         page.session.rollback()
-        return _submissions_page(page, challenge, refused.status_code, error=str(refused.detail))
+        return _submissions_page(page, challenge, _status_of(refused), error=str(refused.detail))
     return page.redirect(f"/c/{challenge.slug}/submissions?selected=1")
 
 
@@ -307,10 +311,10 @@ def login(
         user = accounts.authenticate(
             page.session, page.settings, username, password, client_address(page.request)
         )
-    except HTTPException as refused:
+    except (HTTPException, PodiumError) as refused:
         return page.render(
             "login.html",
-            status_code=refused.status_code,
+            status_code=_status_of(refused),
             next=target,
             error=str(refused.detail),
             username=username,
@@ -352,11 +356,11 @@ def signup(
         if password != confirm:
             raise HTTPException(422, "the two passwords differ")
         user = accounts.create_user(page.session, username, password, Role.participant)
-    except HTTPException as refused:
+    except (HTTPException, PodiumError) as refused:
         page.session.rollback()
         return page.render(
             "signup.html",
-            status_code=refused.status_code,
+            status_code=_status_of(refused),
             next=target,
             error=str(refused.detail),
             username=username,

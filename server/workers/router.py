@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 from server.challenges.router import ManagedChallenge
 from server.config import DEFAULT_WORKER_TOKEN
 from server.deps import Organizer, RowId, SessionDep, SettingsDep, WorkerAuth
-from server.errors import not_found
+from server.exceptions import NotFound
 from server.storage import get_blob_store
 from server.workers import service
 from server.workers.schemas import (
@@ -68,9 +68,9 @@ def blob(sha256: str) -> FileResponse:
     try:
         path = store.path_for(sha256)
     except ValueError:
-        raise not_found("blob") from None
+        raise NotFound.of("blob") from None
     if not path.is_file():
-        raise not_found("blob")
+        raise NotFound.of("blob")
     return FileResponse(path, media_type="application/octet-stream")
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from server.config import get_settings
 from server.db import session_scope
-from server.errors import conflict, not_found
+from server.exceptions import Conflict, NotFound
 from server.insight.bootstrap import columns_for
 from server.jobs.core import Attempt, claim, record
 from server.jobs.lease import extend_lease
@@ -37,7 +37,7 @@ def _status_of(submission_id: int) -> str:
     with session_scope() as session:
         submission = session.get(Submission, submission_id)
         if submission is None:
-            raise not_found(f"submission {submission_id}")
+            raise NotFound.of(f"submission {submission_id}")
         return submission.status
 
 
@@ -46,7 +46,7 @@ def claim_job(submission_id: int, worker: str) -> JobRead:
     settings = get_settings()
     attempt = claim(submission_id, worker)
     if attempt is None:
-        raise conflict(
+        raise Conflict(
             f"submission {submission_id} is {_status_of(submission_id)}, not queued; nothing to do"
         )
     with session_scope() as session:
@@ -75,7 +75,7 @@ def heartbeat(submission_id: int, token: str) -> HeartbeatRead:
     """Extend a running attempt's lease (409 once the attempt is no longer current)."""
     expires = extend_lease(submission_id, token)
     if expires is None:
-        raise conflict(
+        raise Conflict(
             f"attempt is no longer current for submission {submission_id} "
             f"(it is {_status_of(submission_id)}); stop and drop the result"
         )
@@ -87,16 +87,16 @@ def _current_attempt(submission_id: int, token: str) -> Attempt | ResultRead:
     with session_scope() as session:
         submission = session.get(Submission, submission_id)
         if submission is None:
-            raise not_found(f"submission {submission_id}")
+            raise NotFound.of(f"submission {submission_id}")
         if submission.worker_id != token:
-            raise conflict(
+            raise Conflict(
                 f"attempt is no longer current for submission {submission_id}; "
                 "its result was not recorded"
             )
         if submission.status in FINISHED:
             return ResultRead(recorded=False, status=submission.status)
         if submission.status != SubmissionStatus.running:
-            raise conflict(f"submission {submission_id} is {submission.status}")
+            raise Conflict(f"submission {submission_id} is {submission.status}")
         return Attempt(submission_id, token, submission.kind, submission.challenge_id)
 
 
@@ -124,7 +124,7 @@ def post_result(submission_id: int, body: ResultCreate) -> ResultRead:
     again = _current_attempt(submission_id, body.attempt)
     if isinstance(again, ResultRead):
         return again
-    raise conflict(f"submission {submission_id} changed while recording; result not recorded")
+    raise Conflict(f"submission {submission_id} changed while recording; result not recorded")
 
 
 def queue_summary(session: Session, challenge: Challenge | None = None) -> QueueRead:

@@ -16,7 +16,7 @@ from server.accounts.router import router as accounts_router
 from server.challenges.router import router as challenges_router
 from server.config import get_settings
 from server.db import get_engine
-from server.deps import SessionDep
+from server.deps import SessionDep, worker_api_disabled
 from server.errors import ERROR_RESPONSES, install_error_handlers
 from server.insight.router import pages as insight_pages
 from server.insight.router import router as insight_router
@@ -45,6 +45,11 @@ class Pong(BaseModel):
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     get_engine(settings)
+    if worker_api_disabled(settings):
+        log.warning(
+            "PODIUM_WORKER_TOKEN is not set: the worker API refuses every request (403) "
+            "until it is set to a random value on the server and every worker"
+        )
     sweeper = None
     if app.state.recover_jobs:
         from server.jobs.recovery import recover_on_startup

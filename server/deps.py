@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server.accounts.security import TOKEN_PREFIX, constant_time_equals, hash_token
 from server.accounts.sessions import CSRF_HEADER, csrf_valid
-from server.config import Settings, get_settings
+from server.config import DEFAULT_WORKER_TOKEN, Settings, get_settings
 from server.db import get_sessionmaker
 from server.models import ApiToken, User, utcnow
 
@@ -161,12 +161,23 @@ def get_organizer(user: Annotated[User, Depends(get_current_user)]) -> User:
     return user
 
 
+def worker_api_disabled(settings: Settings) -> bool:
+    """The worker API hands out hidden labels: never behind the documented placeholder."""
+    return settings.worker_token == DEFAULT_WORKER_TOKEN and settings.env != "test"
+
+
 def require_worker(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
+    """Authenticate first: 401 without a token, 403 with a wrong one (or while unset)."""
     if credentials is None:
         raise _unauthorized("worker token required")
+    if worker_api_disabled(settings):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "the worker API is disabled until PODIUM_WORKER_TOKEN is set on the server",
+        )
     if not constant_time_equals(credentials.credentials, settings.worker_token):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "not a valid worker token")
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from server.challenges.router import ManagedChallenge
-from server.config import DEFAULT_WORKER_TOKEN
-from server.deps import Organizer, RowId, SessionDep, SettingsDep, WorkerAuth
+from server.deps import Organizer, RowId, SessionDep, WorkerAuth
 from server.exceptions import NotFound
 from server.storage import get_blob_store
 from server.workers import service
@@ -21,20 +20,10 @@ from server.workers.schemas import (
     ResultRead,
 )
 
-
-def refuse_placeholder_token(settings: SettingsDep) -> None:
-    """The worker API hands out hidden labels: never behind the documented placeholder."""
-    if settings.worker_token == DEFAULT_WORKER_TOKEN and settings.env != "test":
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the worker API is disabled until PODIUM_WORKER_TOKEN is set on the server",
-        )
-
-
 worker_router = APIRouter(
     prefix="/api/v1/worker",
     tags=["workers"],
-    dependencies=[Depends(refuse_placeholder_token), WorkerAuth],
+    dependencies=[WorkerAuth],
 )
 queue_router = APIRouter(prefix="/api/v1", tags=["workers"])
 

@@ -105,25 +105,6 @@ def test_worker_routes_need_the_worker_token(
     assert _row(submission_id).status == "queued"  # nothing was claimed
 
 
-def test_the_placeholder_worker_token_disables_the_worker_api(
-    data_dir: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from server.app import create_app
-    from server.config import DEFAULT_WORKER_TOKEN, get_settings
-
-    monkeypatch.setenv("PODIUM_ENV", "development")
-    monkeypatch.delenv("PODIUM_WORKER_TOKEN", raising=False)
-    get_settings.cache_clear()
-    with TestClient(create_app(recover_jobs=False)) as client:
-        response = client.post(
-            "/api/v1/worker/submissions/1/claim",
-            json={"worker": "w"},
-            headers=auth(DEFAULT_WORKER_TOKEN),
-        )
-    assert response.status_code == 503
-    assert "PODIUM_WORKER_TOKEN" in response.json()["detail"]
-
-
 def test_claim_fetch_heartbeat_and_an_idempotent_result(
     wapi: TestClient, organizer_token: str, participant_token: str
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -279,9 +280,33 @@ def put_solution(
     )
 
 
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
+NPY_ADVICE = "upload one array saved with numpy.save (a .npy file, no pickles)"
+
+
+def load_npy(path: Path) -> np.ndarray:
+    """Memory-map a .npy array; anything else (an .npz archive, a pickle) is a 422."""
+    with open(path, "rb") as source:
+        magic = source.read(len(NPY_MAGIC))
+    if magic.startswith(ZIP_MAGIC[:2]):
+        raise Invalid(
+            "hidden inputs are a zip (.npz) archive, not an array: "
+            f"{NPY_ADVICE}, e.g. numpy.save('hidden.npy', archive['inputs'])"
+        )
+    if magic != NPY_MAGIC:
+        raise Invalid(f"hidden inputs are not a .npy array: {NPY_ADVICE}")
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise Invalid(f"hidden inputs could not be read ({error}): {NPY_ADVICE}") from None
+    if not isinstance(array, np.ndarray) or array.ndim == 0:
+        raise Invalid(f"hidden inputs must be an array with one row per input: {NPY_ADVICE}")
+    return array
+
+
 def _npy_rows(store: BlobStore, sha256: str) -> int:
-    array = np.load(store.path_for(sha256), mmap_mode="r", allow_pickle=False)
-    return int(array.shape[0])
+    return int(load_npy(store.path_for(sha256)).shape[0])
 
 
 def put_hidden_inputs(
@@ -290,12 +315,7 @@ def put_hidden_inputs(
     """Validate an .npy array of hidden inputs against the declared spec."""
     if challenge.state == ChallengeState.finalized:
         raise Conflict("the challenge is finalized; its hidden inputs can no longer change")
-    try:
-        array = np.load(store.path_for(blob.sha256), mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
-        raise Invalid(
-            f"hidden inputs must be a .npy array saved with numpy.save (no pickles): {error}"
-        ) from None
+    array = load_npy(store.path_for(blob.sha256))
     spec = challenge.checkpoint_spec or {}
     expected_shape = list(spec.get("input_shape", [1, 28, 28]))
     expected_dtype = spec.get("input_dtype", "float32")

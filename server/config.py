@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     allow_signup: bool = True
     login_max_failures: int = Field(default=10, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    login_username_ceiling: int = Field(
+        default=100,
+        ge=1,
+        description="Failed logins for one username from all addresses in the window; past "
+        "it, only an address that has not failed for that username gets a password checked",
+    )
     job_lease_seconds: int = Field(default=120, ge=5)
     job_max_attempts: int = Field(default=3, ge=1)
     job_time_limit_seconds: int = Field(default=600, ge=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from server.accounts.security import (
     USERNAME_PATTERN,
@@ -63,40 +63,54 @@ def issue_token(
     return token, secret
 
 
-def _recent_failures(
-    session: Session, column: InstrumentedAttribute[str], value: str, since: datetime
-) -> int:
-    query = select(func.count(LoginFailure.id)).where(
-        column == value, LoginFailure.created_at >= since
-    )
+def _recent_failures(session: Session, since: datetime, **where: str) -> int:
+    query = select(func.count(LoginFailure.id)).where(LoginFailure.created_at >= since)
+    for name, value in where.items():
+        query = query.where(getattr(LoginFailure, name) == value)
     return session.scalar(query) or 0
+
+
+def throttled(session: Session, settings: Settings, attempt: LoginFailure) -> bool:
+    """Whether this attempt's password must not be checked (see docs/security.md).
+
+    Counts include the attempt itself. Refused: an address that failed
+    ``login_max_failures`` times for this username; past the username's ceiling
+    over all addresses, an address that failed for it at all; an address that
+    failed ``ADDRESS_FAILURE_FACTOR`` times as often over every username.
+    """
+    since = utcnow() - timedelta(seconds=settings.login_window_seconds)
+    by_pair = _recent_failures(session, since, username=attempt.username, address=attempt.address)
+    if by_pair > settings.login_max_failures:
+        return True
+    by_address = _recent_failures(session, since, address=attempt.address)
+    if by_address > settings.login_max_failures * ADDRESS_FAILURE_FACTOR:
+        return True
+    if by_pair > 1:
+        by_user = _recent_failures(session, since, username=attempt.username)
+        return by_user > settings.login_username_ceiling
+    return False
 
 
 def authenticate(
     session: Session, settings: Settings, username: str, password: str, address: str
 ) -> User:
-    """Check a password, throttling repeated failures per username and per address.
+    """Check a password, throttling failures per (username, address), per username and
+    per address, so that failing on purpose cannot lock the owner out.
 
     The attempt is recorded (and committed) before the password is checked and
     counted with the others: parallel guesses cannot all pass the check, since
     each one sees at least the attempts committed before it. A refused attempt
     and a successful one remove their record; a wrong password leaves it.
     """
-    window = timedelta(seconds=settings.login_window_seconds)
-    since = utcnow() - window
     attempt = LoginFailure(username=username.lower()[:64], address=address[:64])
     session.add(attempt)
     session.commit()
-    by_user = _recent_failures(session, LoginFailure.username, attempt.username, since)
-    by_address = _recent_failures(session, LoginFailure.address, attempt.address, since)
-    if (
-        by_user > settings.login_max_failures
-        or by_address > settings.login_max_failures * ADDRESS_FAILURE_FACTOR
-    ):
+    if throttled(session, settings, attempt):
         session.delete(attempt)
         session.commit()
         raise LimitReached(
-            f"too many failed logins; try again in {settings.login_window_seconds // 60} minutes",
+            "too many failed logins from your address; "
+            f"try again in {settings.login_window_seconds // 60} minutes",
             settings.login_window_seconds,
         )
     user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))

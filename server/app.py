@@ -52,6 +52,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
     sweeper = None
     if app.state.recover_jobs:
+        from server.insight.outbox import deliverer
         from server.jobs.recovery import recover_on_startup
         from server.jobs.sweeper import LeaseSweeper, sweep_interval
 
@@ -61,6 +62,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if recovered:
             log.warning("re-dispatched %d unfinished submissions", recovered)
         sweeper = LeaseSweeper(sweep_interval(settings)).start()
+        # Webhook messages the last run left in the outbox go out now.
+        deliverer.wake()
     yield
     if sweeper is not None:
         sweeper.stop()

@@ -3,26 +3,24 @@
 Events are detected in two places: ``check_leader`` runs after each scored
 submission (on the insight thread, after the commit), ``send_due_notifications``
 runs in the server's sweeper thread (opening, 24 h and 1 h before
-``closes_at``, finalization). Each event is first written to
-``Challenge.notified`` (under a row lock), and sent only after that commit, so
-it goes out at most once even with several server processes.
+``closes_at``, finalization). Each event is marked in ``Challenge.notified``
+(under a row lock on PostgreSQL) and, in the same transaction, its messages
+are written to the outbox under a key that names the event: even where two
+processes decide it at once (SQLite has no row locks), it is queued once.
 
-Delivery is a background thread with a schedule: a failed post (network
-error, 5xx, 429) is tried again after ``webhook_backoff_seconds`` doubling
-each time (a 429's ``Retry-After`` is honoured), at most
-``webhook_max_attempts`` times; any other answer is final. Nothing ever waits
-for it. Messages carry public facts only: team names, public scores, dates,
-and after finalization the winners' names (never a private score).
+Delivery (``server.insight.outbox``): each server process runs a deliverer
+thread that claims due rows, posts them and retries with backoff; the rows
+survive restarts. Nothing ever waits for it. Messages carry public facts
+only: team names, public scores, dates, and after finalization the winners'
+names (never a private score).
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import re
 import threading
-import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,13 +28,12 @@ from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from server import __version__
 from server.config import Settings, get_settings
 from server.db import session_scope
+from server.insight.outbox import deliverer, enqueue
 from server.models import UNFINISHED, Challenge, ChallengeState, Submission, SubmissionStatus, Team
 from server.models import utcnow as _utcnow
 
@@ -44,7 +41,6 @@ log = logging.getLogger(__name__)
 
 TARGETS = ("discord_url", "slack_url")
 MAX_URL_LENGTH = 500
-MAX_RETRY_AFTER_SECONDS = 300.0
 DISCORD_MAX_CHARS = 2000
 LOOPBACK_HOSTS = frozenset({"localhost"})
 # Warnings before the deadline, largest first: (key in Challenge.notified, lead time).
@@ -156,140 +152,23 @@ def _score(value: float) -> str:
 
 
 # --------------------------------------------------------------------------
-# Delivery
+# Delivery (through the database outbox: server.insight.outbox)
+
+notifier = deliverer
 
 
-@dataclass(order=True)
-class _Delivery:
-    due: float
-    sequence: int
-    url: str = field(compare=False)
-    payload: dict[str, Any] = field(compare=False)
-    attempts_left: int = field(compare=False)
-    backoff: float = field(compare=False)
-    timeout: float = field(compare=False)
-    attempt: int = field(default=1, compare=False)
-
-
-@dataclass
-class DeliveryLog:
-    """What the notifier did (tests and logs): counts per outcome."""
-
-    delivered: int = 0
-    given_up: int = 0
-    retried: int = 0
-
-
-class Notifier:
-    """Posts JSON to webhooks from one daemon thread, retrying with exponential backoff."""
-
-    def __init__(self) -> None:
-        self._queue: list[_Delivery] = []
-        self._busy = 0
-        self._condition = threading.Condition()
-        self._sequence = itertools.count()
-        self._thread: threading.Thread | None = None
-        self.log = DeliveryLog()
-
-    def send(self, url: str, payload: dict[str, Any], settings: Settings | None = None) -> None:
-        """Queue one post; returns at once."""
-        settings = settings or get_settings()
-        delivery = _Delivery(
-            due=time.monotonic(),
-            sequence=next(self._sequence),
-            url=url,
-            payload=payload,
-            attempts_left=settings.webhook_max_attempts,
-            backoff=settings.webhook_backoff_seconds,
-            timeout=settings.webhook_timeout_seconds,
-        )
-        with self._condition:
-            heapq.heappush(self._queue, delivery)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._loop, name="podium-webhooks", daemon=True
-                )
-                self._thread.start()
-            self._condition.notify_all()
-
-    def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Wait until nothing is queued or being sent; False on timeout."""
-        with self._condition:
-            return self._condition.wait_for(lambda: not self._queue and not self._busy, timeout)
-
-    def _next(self) -> _Delivery:
-        with self._condition:
-            while True:
-                now = time.monotonic()
-                if self._queue and self._queue[0].due <= now:
-                    self._busy += 1
-                    return heapq.heappop(self._queue)
-                wait = self._queue[0].due - now if self._queue else None
-                self._condition.wait(wait)
-
-    def _loop(self) -> None:
-        headers = {"User-Agent": f"podium/{__version__}"}
-        with httpx.Client(headers=headers, follow_redirects=False) as client:
-            while True:
-                delivery = self._next()
-                retry_in: float | None = None
-                try:
-                    retry_in = self._post(client, delivery)
-                except Exception:
-                    log.exception("webhook delivery crashed")
-                with self._condition:
-                    self._busy -= 1
-                    if retry_in is not None:
-                        delivery.due = time.monotonic() + retry_in
-                        heapq.heappush(self._queue, delivery)
-                    self._condition.notify_all()
-
-    def _post(self, client: httpx.Client, delivery: _Delivery) -> float | None:
-        """One attempt; the delay before the next one, or None when done."""
-        host = urlsplit(delivery.url).hostname
-        retry_after: float | None = None
-        try:
-            response = client.post(delivery.url, json=delivery.payload, timeout=delivery.timeout)
-        except httpx.HTTPError as error:
-            problem = f"{type(error).__name__}"
-        else:
-            if response.is_success:
-                self.log.delivered += 1
-                return None
-            problem = f"HTTP {response.status_code}"
-            if response.status_code != 429 and response.status_code < 500:
-                log.warning("webhook to %s refused (%s); not retried", host, problem)
-                self.log.given_up += 1
-                return None
-            retry_after = _retry_after(response)
-        delivery.attempts_left -= 1
-        if delivery.attempts_left <= 0:
-            log.warning("webhook to %s failed (%s); giving up", host, problem)
-            self.log.given_up += 1
-            return None
-        delay = delivery.backoff * 2 ** (delivery.attempt - 1)
-        delivery.attempt += 1
-        self.log.retried += 1
-        log.info("webhook to %s failed (%s); retrying in %.1f s", host, problem, delay)
-        return max(delay, retry_after or 0.0)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return min(float(response.headers.get("retry-after", "")), MAX_RETRY_AFTER_SECONDS)
-    except ValueError:
-        return None
-
-
-notifier = Notifier()
-
-
-def deliver(webhooks: dict[str, Any] | None, message: Message, settings: Settings) -> int:
-    """Queue ``message`` to every configured webhook; returns how many."""
-    targets = configured(webhooks)
-    for target, url in targets.items():
-        notifier.send(url, message.payload(target), settings)
-    return len(targets)
+def queue_message(
+    session: Session,
+    key: str,
+    challenge_id: int | None,
+    webhooks: dict[str, Any] | None,
+    message: Message,
+) -> int:
+    """Add ``message`` for every configured webhook to the outbox, in ``session``'s
+    transaction; returns how many rows are new (0: this event was queued already).
+    Call ``notifier.wake()`` after the commit."""
+    posts = {target: (url, message.payload(target)) for target, url in configured(webhooks).items()}
+    return enqueue(session, key, challenge_id, posts)
 
 
 # --------------------------------------------------------------------------
@@ -332,6 +211,8 @@ def check_leader(challenge_id: int, settings: Settings | None = None) -> bool:
             return False
         notified["leader"] = team_id
         challenge.notified = notified
+        # The same lead decided twice (two processes) is one outbox key.
+        key = f"c{challenge_id}:leader:{team_id}:{top.best_submission_at.isoformat()}"
         values = {"team": top.team, "title": challenge.title, "metric": challenge.metric}
         template = "🥇 {team} takes first place on {title}: public {metric} " + _score(top.score)
         if top.ci_halfwidth is not None:
@@ -341,8 +222,9 @@ def check_leader(challenge_id: int, settings: Settings | None = None) -> bool:
             values["runner_up"] = board.entries[1].team
             template += " Not significantly ahead of {runner_up} yet."
         message = Message(template, values, _link(settings, f"/c/{challenge.slug}"))
-    deliver(webhooks, message, settings)
-    return True
+        queued = queue_message(session, key, challenge_id, webhooks, message)
+    notifier.wake()
+    return queued > 0
 
 
 def _rebuilding(session: Session, challenge_id: int) -> bool:
@@ -374,9 +256,15 @@ def _due_events(
     notified: dict[str, Any],
     now: datetime,
     settings: Settings,
-) -> list[Message]:
-    """Messages due for a challenge; marks them in ``notified``."""
-    messages = []
+) -> list[tuple[str, Message]]:
+    """Messages due for a challenge, each with its outbox key; marks them in ``notified``.
+
+    The key names the event itself (not when it was noticed), so that two
+    processes noticing it at once queue it once.
+    """
+    messages: list[tuple[str, Message]] = []
+    prefix = f"c{challenge.id}"
+
     values = {"title": challenge.title, "metric": challenge.metric}
     link = _link(settings, f"/c/{challenge.slug}")
     closes_at = challenge.closes_at
@@ -390,7 +278,7 @@ def _due_events(
             if closes_at is not None:
                 template += f"; deadline {_when(closes_at)} (in {_duration(closes_at - now)})"
             template += f"; {challenge.daily_submission_limit} submissions per team per day."
-            messages.append(Message(template, values, link))
+            messages.append((f"{prefix}:opened", Message(template, values, link)))
             # The opening message gives the deadline: no separate warning for it.
             for key, lead in CLOSING_WARNINGS:
                 if closes_at is not None and closes_at - now <= lead:
@@ -404,10 +292,11 @@ def _due_events(
                     f"⏰ {{title}} closes in {_duration(closes_at - now)} ({_when(closes_at)}): "
                     "time to pick your final submissions."
                 )
-                messages.append(Message(template, values, link))
+                key = f"{prefix}:closing:{deadline}:{crossed[-1]}"
+                messages.append((key, Message(template, values, link)))
     elif challenge.state == ChallengeState.finalized and "finalized" not in notified:
         notified["finalized"] = now.isoformat()
-        messages.append(_final_message(session, challenge, settings))
+        messages.append((f"{prefix}:finalized", _final_message(session, challenge, settings)))
     return messages
 
 
@@ -460,8 +349,12 @@ def _send_due(challenge_id: int, now: datetime, settings: Settings) -> int:
         if not messages:
             return 0
         challenge.notified = notified
-        webhooks = configured(challenge.webhooks)
-    return sum(deliver(webhooks, message, settings) for message in messages)
+        queued = sum(
+            queue_message(session, key, challenge_id, challenge.webhooks, message)
+            for key, message in messages
+        )
+    notifier.wake()
+    return queued
 
 
 def send_test_message(challenge: Challenge, settings: Settings | None = None) -> int:
@@ -472,4 +365,8 @@ def send_test_message(challenge: Challenge, settings: Settings | None = None) ->
         {"title": challenge.title},
         _link(settings, f"/c/{challenge.slug}"),
     )
-    return deliver(challenge.webhooks, message, settings)
+    with session_scope(settings) as session:
+        key = f"c{challenge.id}:test:{uuid.uuid4().hex}"
+        queued = queue_message(session, key, challenge.id, challenge.webhooks, message)
+    notifier.wake()
+    return queued

@@ -2,6 +2,7 @@
 
 from server.models.base import Base, utcnow
 from server.models.challenge import Challenge, ChallengeFile, ChallengeState
+from server.models.outbox import OutboxMessage, OutboxStatus
 from server.models.submission import UNFINISHED, Submission, SubmissionStatus
 from server.models.team import Team, TeamMember
 from server.models.user import ApiToken, LoginFailure, Role, User
@@ -14,6 +15,8 @@ __all__ = [
     "ChallengeFile",
     "ChallengeState",
     "LoginFailure",
+    "OutboxMessage",
+    "OutboxStatus",
     "Role",
     "Submission",
     "SubmissionStatus",

@@ -13,6 +13,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from server import __version__
 from server.accounts.router import router as accounts_router
+from server.announcements.router import router as announcements_router
+from server.baselines.router import router as baselines_router
+from server.challenges.bundle_router import router as bundles_router
 from server.challenges.router import router as challenges_router
 from server.config import get_settings
 from server.db import get_engine
@@ -120,6 +123,9 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
         insight_router,
         worker_router,
         queue_router,
+        baselines_router,
+        announcements_router,
+        bundles_router,
     ):
         app.include_router(router)
     install_web(app)

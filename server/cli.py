@@ -1,4 +1,4 @@
-"""``podium-server``: serve, demo, migrate, create-organizer, worker."""
+"""``podium-server``: serve, demo, migrate, create-organizer, worker, bundle-schema."""
 
 from __future__ import annotations
 
@@ -143,6 +143,29 @@ def worker(
     from server.jobs.celery_app import run_worker
 
     run_worker(wanted, concurrency, hostname, loglevel.upper())
+
+
+@app.command("bundle-schema")
+def bundle_schema(
+    write: Annotated[
+        bool, typer.Option("--write", help="Rewrite the server's and the client's schema files")
+    ] = False,
+) -> None:
+    """Print the JSON Schema of a bundle's challenge.yaml (from the create schema)."""
+    import json
+    from pathlib import Path
+
+    from server.challenges.bundles import SCHEMA_PATH, bundle_json_schema
+
+    text = json.dumps(bundle_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if not write:
+        typer.echo(text, nl=False)
+        return
+    client_copy = SCHEMA_PATH.parents[2] / "client" / "podium" / "bundle.schema.json"
+    for path in (SCHEMA_PATH, client_copy):
+        if path.parent.is_dir():
+            Path(path).write_text(text, encoding="utf-8")
+            typer.echo(f"wrote {path.name} in {path.parent.name}/")
 
 
 def main() -> None:

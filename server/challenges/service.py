@@ -106,7 +106,7 @@ def counts(session: Session, challenge_ids: list[int]) -> dict[int, tuple[int, i
     submissions = dict(
         session.execute(
             select(Submission.challenge_id, func.count(Submission.id))
-            .where(Submission.challenge_id.in_(challenge_ids))
+            .where(Submission.challenge_id.in_(challenge_ids), Submission.team_id.is_not(None))
             .group_by(Submission.challenge_id)
         )
         .tuples()

@@ -370,3 +370,25 @@ def send_test_message(challenge: Challenge, settings: Settings | None = None) ->
         queued = queue_message(session, key, challenge.id, challenge.webhooks, message)
     notifier.wake()
     return queued
+
+
+def queue_announcement(
+    session: Session,
+    challenge: Challenge,
+    announcement_id: int,
+    title: str,
+    body: str,
+    settings: Settings | None = None,
+) -> int:
+    """Queue a hosts' announcement for the challenge's webhooks in ``session``'s
+    transaction (not for drafts); call ``notifier.wake()`` after the commit."""
+    settings = settings or get_settings()
+    if challenge.state == ChallengeState.draft:
+        return 0
+    message = Message(
+        "📢 {challenge}: {title}\n{body}",
+        {"challenge": challenge.title, "title": title, "body": body},
+        _link(settings, f"/c/{challenge.slug}"),
+    )
+    key = f"c{challenge.id}:announcement:{announcement_id}"
+    return queue_message(session, key, challenge.id, challenge.webhooks, message)

@@ -129,7 +129,7 @@ def submissions_archive(challenge: ManagedChallenge, session: SessionDep) -> Str
     """Organizers: every submission file in one zip, with a manifest.csv."""
     rows = session.execute(
         select(Submission, Team.name)
-        .join(Team, Team.id == Submission.team_id)
+        .outerjoin(Team, Team.id == Submission.team_id)  # baselines have no team
         .where(Submission.challenge_id == challenge.id)
         .order_by(Submission.id)
     ).all()
@@ -141,7 +141,7 @@ def submissions_archive(challenge: ManagedChallenge, session: SessionDep) -> Str
             "blob": s.file_sha256,
             "manifest": {
                 "id": s.id,
-                "team": team,
+                "team": team if team is not None else "(baseline)",
                 "kind": s.kind,
                 "status": s.status,
                 "public_score": s.public_score,

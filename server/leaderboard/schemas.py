@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from server.baselines.schemas import BaselineEntry
+
 
 class LeaderboardEntry(BaseModel):
     rank: int
@@ -34,3 +36,7 @@ class Leaderboard(BaseModel):
     state: str
     generated_at: datetime
     entries: list[LeaderboardEntry]
+    baselines: list[BaselineEntry] = Field(
+        default=[],
+        description="The hosts' reference rows with their score on this board: no rank, no team",
+    )

@@ -22,9 +22,18 @@ from typing import TypeVar, cast
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
+from server.baselines.schemas import BaselineEntry, label
 from server.config import get_settings
 from server.db import get_engine
-from server.models import Challenge, ChallengeState, Submission, SubmissionStatus, Team, utcnow
+from server.models import (
+    Baseline,
+    Challenge,
+    ChallengeState,
+    Submission,
+    SubmissionStatus,
+    Team,
+    utcnow,
+)
 from server.scoring.metrics import get_metric
 
 from .schemas import Leaderboard, LeaderboardEntry
@@ -70,9 +79,10 @@ def _scored_rows(session: Session, challenge_id: int) -> list[_Row]:
         select(*_ROW_COLUMNS).where(
             Submission.challenge_id == challenge_id,
             Submission.status == SubmissionStatus.scored,
+            Submission.team_id.is_not(None),  # baseline rows never rank
         )
     ).all()
-    return [_Row(*row) for row in rows]  # type: ignore[call-arg]
+    return [_Row(*row) for row in rows]  # type: ignore[call-arg, arg-type]
 
 
 def _public_best_rows(session: Session, challenge_id: int, greater_is_better: bool) -> list[_Row]:
@@ -93,6 +103,7 @@ def _public_best_rows(session: Session, challenge_id: int, greater_is_better: bo
             Submission.challenge_id == challenge_id,
             Submission.status == SubmissionStatus.scored,
             Submission.public_score.is_not(None),
+            Submission.team_id.is_not(None),  # baseline rows never rank
         )
         .subquery()
     )
@@ -138,11 +149,12 @@ def _team_stats(
         .where(
             Submission.challenge_id == challenge_id,
             Submission.status == SubmissionStatus.scored,
+            Submission.team_id.is_not(None),
         )
         .group_by(Submission.team_id)
     ).all()
-    counts = {team_id: count for team_id, count, _ in stats}
-    last = {team_id: latest for team_id, _, latest in stats}
+    counts = {team_id: count for team_id, count, _ in stats if team_id is not None}
+    last = {team_id: latest for team_id, _, latest in stats if team_id is not None}
     return names, counts, last
 
 
@@ -208,7 +220,27 @@ def compute(session: Session, challenge: Challenge, board: str) -> Leaderboard:
         state=challenge.state,
         generated_at=utcnow(),
         entries=entries,
+        baselines=baseline_rows(session, challenge.id, board),
     )
+
+
+def baseline_rows(session: Session, challenge_id: int, board: str) -> list[BaselineEntry]:
+    """The scored baselines with their score on ``board`` (the caller gates the board)."""
+    score = Submission.public_score if board == "public" else Submission.private_score
+    rows = session.execute(
+        select(Baseline.name, Baseline.description, score)
+        .join(Submission, Submission.id == Baseline.submission_id)
+        .where(
+            Baseline.challenge_id == challenge_id,
+            Submission.status == SubmissionStatus.scored,
+            score.is_not(None),
+        )
+        .order_by(Baseline.id)
+    ).tuples()
+    return [
+        BaselineEntry(name=name, label=label(name), description=description, score=value)
+        for name, description, value in rows
+    ]
 
 
 @dataclass(frozen=True)

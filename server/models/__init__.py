@@ -2,6 +2,7 @@
 
 from server.models.base import Base, utcnow
 from server.models.challenge import Challenge, ChallengeFile, ChallengeState
+from server.models.extras import Announcement, Baseline
 from server.models.outbox import OutboxMessage, OutboxStatus
 from server.models.submission import UNFINISHED, Submission, SubmissionStatus
 from server.models.team import Team, TeamMember
@@ -9,7 +10,9 @@ from server.models.user import ApiToken, LoginFailure, Role, User
 
 __all__ = [
     "UNFINISHED",
+    "Announcement",
     "ApiToken",
+    "Baseline",
     "Base",
     "Challenge",
     "ChallengeFile",

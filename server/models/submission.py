@@ -31,7 +31,8 @@ class Submission(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id", ondelete="CASCADE"))
-    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    # NULL for a baseline row's submission (see server.models.extras.Baseline).
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), default=None
     )
@@ -63,5 +64,5 @@ class Submission(Base):
     public_ci_halfwidth: Mapped[float | None] = mapped_column(default=None)
     public_bootstrap: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
-    team: Mapped[Team] = relationship()
+    team: Mapped[Team | None] = relationship()
     user: Mapped[User | None] = relationship()

@@ -27,6 +27,9 @@ from server.submissions.quota import lock_teams, next_reset, used_today
 from server.submissions.schemas import SubmissionRead
 from server.teams.service import join_challenge, team_of
 
+# What a baseline row's submission (it has no team) shows as its team, to hosts.
+BASELINE_TEAM = "(baseline)"
+
 
 def may_see_private(challenge: Challenge, viewer: User | None) -> bool:
     """Private scores leave the server only for organizers, or after finalization."""
@@ -43,7 +46,7 @@ def to_read(
     return SubmissionRead(
         id=submission.id,
         challenge=challenge.slug,
-        team=submission.team.name,
+        team=submission.team.name if submission.team is not None else BASELINE_TEAM,
         user=submission.user.username if submission.user else None,
         kind=submission.kind,
         file_name=submission.file_name,

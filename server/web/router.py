@@ -20,6 +20,7 @@ from sqlalchemy import select
 from server.accounts import service as accounts
 from server.accounts.router import client_address
 from server.accounts.sessions import CSRF_FIELD, issue_session, revoke_session
+from server.announcements import service as announcements
 from server.challenges import service as challenges
 from server.challenges.service import is_accepting
 from server.deps import RowId
@@ -41,6 +42,8 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 CsrfField = Annotated[str, Form(alias=CSRF_FIELD)]
 # How often the leaderboard page asks the JSON API for changes.
 LEADERBOARD_REFRESH_SECONDS = 5
+# The newest announcements on the challenge page (all of them: GET .../announcements).
+ANNOUNCEMENTS_SHOWN = 20
 
 
 def install_web(app: FastAPI) -> None:
@@ -122,6 +125,7 @@ def challenge_page(
         challenge=challenge,
         metric=get_metric(challenge.metric),
         description=challenge.description,
+        announcements=announcements.newest_first(session, challenge, limit=ANNOUNCEMENTS_SHOWN),
         files=files,
         board=leaderboard,
         revealed=revealed,

@@ -151,7 +151,7 @@ def queue_summary(session: Session, challenge: Challenge | None = None) -> Queue
     rows = session.execute(
         select(Submission, Challenge.slug, Team.name)
         .join(Challenge, Challenge.id == Submission.challenge_id)
-        .join(Team, Team.id == Submission.team_id)
+        .outerjoin(Team, Team.id == Submission.team_id)  # baselines have no team
         .where(Submission.status.in_(UNFINISHED), *scope)
         .order_by(Submission.created_at, Submission.id)
         .limit(QUEUE_JOBS_SHOWN)
@@ -160,7 +160,7 @@ def queue_summary(session: Session, challenge: Challenge | None = None) -> Queue
         QueueJob(
             id=submission.id,
             challenge=slug,
-            team=team,
+            team=team if team is not None else "(baseline)",
             kind=submission.kind,
             status=submission.status,
             position=positions.get(submission.id),

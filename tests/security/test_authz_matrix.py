@@ -97,6 +97,42 @@ def _team_a_code(world: World, role: str) -> dict[str, str]:
     return {"code": response.json()["code"]}
 
 
+def _spare_baseline(world: World, role: str) -> str:
+    """A baseline of the 'side' challenge to delete (a fresh one per call)."""
+    name = _fresh_name("spare ")(world, role)
+    response = world.api.post(
+        f"/api/v1/challenges/{world.slugs['side']}/baselines",
+        files=_csv_upload(world, role),
+        data={"name": name},
+        headers={"Authorization": f"Bearer {world.tokens['organizer']}"},
+    )
+    assert response.status_code == 201, response.text
+    return name
+
+
+def _spare_announcement(world: World, role: str) -> int:
+    response = world.api.post(
+        f"/api/v1/challenges/{world.slugs['side']}/announcements",
+        json={"title": "Spare", "body": ""},
+        headers={"Authorization": f"Bearer {world.tokens['organizer']}"},
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def _bundle_zip(world: World, role: str) -> bytes:
+    """A bundle of a new challenge (a fresh slug per call)."""
+    import zipfile
+
+    slug = _fresh_name("bundled-")(world, role)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("challenge.yaml", f"slug: {slug}\ntitle: B\nmetric: accuracy\n")
+        archive.writestr("solution.csv", world.hidden.solution_csv())
+        archive.writestr("files/train.csv", b"id,x\n0,1\n")
+    return buffer.getvalue()
+
+
 # ONE table: (method, path, variant) -> expected status per role. ``variant``
 # tells apart several requests to the same route (another challenge, a query).
 MATRIX: dict[tuple[str, str, str], Row] = {
@@ -160,6 +196,44 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ),
     ("POST", "/api/v1/challenges/{slug}/finalize", ""): Row(ORGANIZERS(), on="to_finalize"),
     ("POST", "/api/v1/challenges/{slug}/rescore", ""): Row(ORGANIZERS(), on="side"),
+    # ---- baselines, announcements, bundles and clones -----------------------------------
+    ("POST", "/api/v1/challenges/{slug}/baselines", ""): Row(
+        ORGANIZERS(201),
+        on="side",
+        files=_csv_upload,
+        data=lambda w, r: {"name": _fresh_name("base ")(w, r)},
+    ),
+    ("GET", "/api/v1/challenges/{slug}/baselines", ""): Row(PUBLIC),
+    ("GET", "/api/v1/challenges/{slug}/baselines", "draft"): Row(
+        R(anon=404, worker=401, other=404, org=200, owner=404), on="draft"
+    ),
+    ("DELETE", "/api/v1/challenges/{slug}/baselines/{name}", ""): Row(
+        ORGANIZERS(204), on="side", params={"name": _spare_baseline}
+    ),
+    ("POST", "/api/v1/challenges/{slug}/announcements", ""): Row(
+        ORGANIZERS(201), on="side", json=lambda w, r: {"title": "News", "body": "*Hello*"}
+    ),
+    ("GET", "/api/v1/challenges/{slug}/announcements", ""): Row(PUBLIC),
+    ("GET", "/api/v1/challenges/{slug}/announcements", "draft"): Row(
+        R(anon=404, worker=401, other=404, org=200, owner=404), on="draft"
+    ),
+    ("DELETE", "/api/v1/challenges/{slug}/announcements/{announcement_id}", ""): Row(
+        ORGANIZERS(204), on="side", params={"announcement_id": _spare_announcement}
+    ),
+    ("GET", "/api/v1/challenge-bundles/schema", ""): Row(
+        OPEN_TO_ALL, why="the JSON Schema of challenge.yaml: public documentation"
+    ),
+    ("POST", "/api/v1/challenge-bundles", ""): Row(
+        R(anon=401, worker=401, other=403, org=201, owner=403), content=_bundle_zip
+    ),
+    ("GET", "/api/v1/challenges/{slug}/bundle", ""): Row(
+        ORGANIZERS(), why="a bundle holds the solution and the hidden inputs: hosts only"
+    ),
+    ("GET", "/api/v1/challenges/{slug}/bundle", "draft"): Row(ORGANIZERS(), on="draft"),
+    ("POST", "/api/v1/challenges/{slug}/clone", ""): Row(
+        ORGANIZERS(201),
+        json=lambda w, r: {"slug": _fresh_name("clone-")(w, r), "title": "Copy"},
+    ),
     # ---- teams --------------------------------------------------------------------------
     ("POST", "/api/v1/challenges/{slug}/join", ""): Row(
         SIGNED_IN, on="side", why="accepting the rules; the organizer becomes a team of one"

@@ -38,6 +38,8 @@ PRIVATE_ROWS = ROWS - PUBLIC_ROWS
 LABEL_SEED = 20_240_917
 # (public rows right, private rows right) for each scored submission.
 SUBMISSION_PLAN = {"a1": (17, 10), "a2": (12, 20), "b1": (15, 44)}
+# The hosts' baseline row in the main challenge (its private score is hidden too).
+BASELINE_PLAN = (14, 33)
 INPUT_SHAPE = [1, 2, 2]
 
 
@@ -214,6 +216,27 @@ def build_world(api: TestClient, make_user: Callable[..., str], full: bool = Tru
         public, private = Hidden.scores(public_right, private_right)
         public_scores.append(public)
         private_scores.append(private)
+    baseline = _ok(
+        api.post(
+            f"/api/v1/challenges/{main}/baselines",
+            files={"file": ("b.csv", io.BytesIO(hidden.predictions(*BASELINE_PLAN)), "text/csv")},
+            data={"name": "CNN (course)", "description": "the course's reference"},
+            headers=auth(organizer),
+        ),
+        201,
+    )
+    assert baseline["status"] == "scored", baseline
+    public, private = Hidden.scores(*BASELINE_PLAN)
+    public_scores.append(public)
+    private_scores.append(private)
+    _ok(
+        api.post(
+            f"/api/v1/challenges/{main}/announcements",
+            json={"title": "Welcome", "body": "Read the **rules**."},
+            headers=auth(organizer),
+        ),
+        201,
+    )
     if full:
         _finish_side_challenges(api, slugs, hidden, organizer, alice, bob, submissions)
     challenge = _ok(api.get(f"/api/v1/challenges/{main}", headers=auth(organizer)))

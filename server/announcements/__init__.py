@@ -1,0 +1,1 @@
+"""Announcements: the hosts' messages to a challenge's participants."""

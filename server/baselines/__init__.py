@@ -1,0 +1,1 @@
+"""Baseline rows: the hosts' reference entries, scored like submissions, never ranked."""

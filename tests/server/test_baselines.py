@@ -66,6 +66,10 @@ def test_baseline_rows_never_rank_and_never_count_as_teams(
     # The organizer's list of every submission shows them without a team.
     listed = api.get(f"/api/v1/challenges/{slug}/submissions", headers=auth(organizer_token))
     assert sorted(s["team"] for s in listed.json()) == ["(baseline)", "(baseline)", "alice", "bob"]
+    page = api.get(
+        f"/c/{slug}/submissions", headers={"Cookie": f"podium_session={organizer_token}"}
+    )
+    assert page.status_code == 200 and "(baseline)" in page.text
     # A participant sees public scores only, and no submission of the baselines.
     seen = api.get(f"/api/v1/challenges/{slug}/baselines", headers=auth(alice)).json()
     assert [b["name"] for b in seen] == ["CNN (course)", "MLP"]

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TypeVar
 
-from baselines.data import ChallengeData, load_challenge_dir
+from baselines.data import TEST_IMAGES, ChallengeData, load_challenge_dir
 from baselines.export import (
     PREDICTIONS_FILE,
     TORCHSCRIPT_FILE,
@@ -61,7 +61,7 @@ class CommandError(Exception):
 class Outputs:
     """The files a run wrote."""
 
-    predictions: Path
+    predictions: Path | None  # None: the challenge keeps its test images hidden
     weights: Path
     config: Path
     program: Path | None = None
@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def train_command(args: argparse.Namespace) -> int:
     data = load_challenge_dir(resolve_data_dir(args.data, args.submit))
+    check_submittable(data, args.submit, args.submit_as)
     model_config = model_config_for(
         args.model,
         data,
@@ -177,6 +178,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     from baselines.sweep import run_sweep  # imports Optuna, which `train` does not need
 
     data = load_challenge_dir(resolve_data_dir(args.data, args.submit))
+    check_submittable(data, args.submit, args.submit_as)
     trials = min(args.trials, 2) if args.dry_run else args.trials
     sweep = run_sweep(args.model, data, base_options(args), trials=trials, timeout=args.timeout)
     best = sweep.best
@@ -231,22 +233,36 @@ def resolve_data_dir(data: Path | None, slug: str | None) -> Path:
     raise CommandError("no --data given and no demo data found: pass --data DIR")
 
 
+def check_submittable(data: ChallengeData, slug: str | None, kind: str) -> None:
+    """Refuse, before any training, a CSV submission that there are no test images to write."""
+    if slug is not None and kind == "csv" and data.test_images is None:
+        raise CommandError(
+            f"challenge {slug!r} has no test images ({TEST_IMAGES}): it keeps its test "
+            "inputs hidden and scores checkpoints; submit one with --as checkpoint"
+        )
+
+
 def write_outputs(
     result: TrainResult, data: ChallengeData, out_dir: Path, torchscript: bool
 ) -> Outputs:
-    """Predict the test images; write the CSV, the checkpoint and maybe a TorchScript program."""
+    """Write the checkpoint, the test images' predictions (where there are test images)
+    and maybe a TorchScript program."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    labels = predict(result.model, data.test_images, result.device)
-    predictions = write_predictions(out_dir / PREDICTIONS_FILE, labels)
     weights, config = save_checkpoint(result.model, result.model_config, out_dir)
-    outputs = Outputs(predictions=predictions, weights=weights, config=config)
+    outputs = Outputs(predictions=None, weights=weights, config=config)
+    labels = None
+    if data.test_images is None:
+        print(f"no test images here: no {PREDICTIONS_FILE} (this challenge scores checkpoints)")
+    else:
+        labels = predict(result.model, data.test_images, result.device)
+        outputs.predictions = write_predictions(out_dir / PREDICTIONS_FILE, labels)
     if torchscript:
         outputs.program = export_torchscript(
             result.model, out_dir / TORCHSCRIPT_FILE, result.model_config.input_shape
         )
-    written = [p for p in (predictions, weights, config, outputs.program) if p is not None]
-    print("wrote " + ", ".join(str(p) for p in written))
-    if data.test_labels is not None:  # only the demo copy ships them
+    written = [outputs.predictions, weights, config, outputs.program]
+    print("wrote " + ", ".join(str(p) for p in written if p is not None))
+    if labels is not None and data.test_labels is not None:  # only the demo copy ships them
         accuracy = (labels == data.test_labels).float().mean().item()
         print(f"test accuracy {accuracy:.2%} (the demo data ships its test labels)")
     return outputs
@@ -307,6 +323,7 @@ def submit(slug: str, outputs: Outputs, kind: str, message: str) -> int:
                     slug, outputs.weights, message=message, kind=kind, config=outputs.config
                 )
             else:
+                assert outputs.predictions is not None  # check_submittable made sure
                 submission = client.submit(slug, outputs.predictions, message=message, kind=kind)
             print(f"submitted #{submission.id} ({kind}); waiting for its score...")
             submission = client.wait(submission.id)

@@ -11,6 +11,9 @@ torchvision's MNIST reader uses (``podium download mnist`` puts them in
 
 The test labels stay on the server: that is what the leaderboard scores.
 (The demo copy in ``server/demo/mnist/`` also ships them, for benchmarks.)
+A challenge that takes model checkpoints may keep its test images hidden
+too (docs/checkpoints.md): then there is no ``t10k-images`` file, and a
+team trains on the training files and submits its checkpoint.
 
 IDX is a tiny binary format: a 4-byte magic number (two zero bytes, a
 type code, the number of dimensions), one big-endian uint32 per dimension,
@@ -105,7 +108,7 @@ class ChallengeData:
 
     train_images: torch.Tensor  # uint8 (N, 1, H, W)
     train_labels: torch.Tensor  # int64 (N,)
-    test_images: torch.Tensor  # uint8 (M, 1, H, W); row i has id i
+    test_images: torch.Tensor | None  # uint8 (M, 1, H, W), row i has id i; None: hidden
     test_labels: torch.Tensor | None = None  # only where they ship (the demo copy)
 
 
@@ -120,15 +123,17 @@ def _find(directory: Path, name: str) -> Path | None:
 def load_challenge_dir(path: StrPath) -> ChallengeData:
     """Load the train images and labels, and the test images, of a challenge directory.
 
-    The test labels are loaded too when the directory has them (the demo copy
-    in ``server/demo/mnist`` does; a downloaded challenge does not).
+    The test images are ``None`` when the challenge keeps them hidden (it then
+    scores checkpoints only). The test labels are loaded when the directory
+    has them (the demo copy in ``server/demo/mnist`` does; a downloaded
+    challenge does not).
     """
     directory = Path(path)
     found: dict[str, Path] = {}
     for name in (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS):
         if (file := _find(directory, name)) is not None:
             found[name] = file
-    missing = [name for name in (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES) if name not in found]
+    missing = [name for name in (TRAIN_IMAGES, TRAIN_LABELS) if name not in found]
     if missing:
         raise FileNotFoundError(
             f"{directory} is not a challenge directory: missing {', '.join(missing)} "
@@ -137,7 +142,7 @@ def load_challenge_dir(path: StrPath) -> ChallengeData:
     data = ChallengeData(
         train_images=read_images(found[TRAIN_IMAGES]),
         train_labels=read_labels(found[TRAIN_LABELS]),
-        test_images=read_images(found[TEST_IMAGES]),
+        test_images=read_images(found[TEST_IMAGES]) if TEST_IMAGES in found else None,
     )
     if TEST_LABELS in found:
         data.test_labels = read_labels(found[TEST_LABELS])
@@ -146,7 +151,7 @@ def load_challenge_dir(path: StrPath) -> ChallengeData:
             f"{directory}: {len(data.train_images)} training images but "
             f"{len(data.train_labels)} labels"
         )
-    if data.train_images.shape[1:] != data.test_images.shape[1:]:
+    if data.test_images is not None and data.train_images.shape[1:] != data.test_images.shape[1:]:
         raise ValueError(
             f"{directory}: training images are {tuple(data.train_images.shape[1:])}, "
             f"test images {tuple(data.test_images.shape[1:])}"

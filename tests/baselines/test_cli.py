@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from baselines.cli import main
+from baselines.data import TRAIN_IMAGES, TRAIN_LABELS
 from baselines.export import load_checkpoint
 from baselines.models import MODEL_FAMILIES
 
@@ -183,3 +184,53 @@ def test_submit_without_the_client_says_how_to_install_it(
     assert main([*argv, "--out", str(tmp_path), "--submit", "mnist"]) == 1
     assert "pip install podium-client" in capsys.readouterr().err
     assert (tmp_path / "predictions.csv").is_file()  # the files are there to submit later
+
+
+# Challenges that keep their test inputs hidden (docs/checkpoints.md) -------------------
+
+
+@pytest.fixture(scope="session")
+def hidden_inputs_dir(tmp_path_factory: pytest.TempPathFactory, challenge_dir: Path) -> Path:
+    """What `podium download` leaves of a challenge whose test inputs stay on the server."""
+    directory = tmp_path_factory.mktemp("hidden-inputs")
+    for name in (TRAIN_IMAGES, TRAIN_LABELS):
+        shutil.copy(challenge_dir / name, directory / name)
+    return directory
+
+
+def test_a_checkpoint_submission_needs_no_test_inputs(
+    fake_podium: type[FakeClient],
+    hidden_inputs_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue #18, defect 12: `--as checkpoint` asked for t10k-images, which such a
+    challenge does not publish."""
+    fake_podium.source = hidden_inputs_dir
+    monkeypatch.chdir(tmp_path)
+    argv = ["train", "--model", "cnn", "--dry-run", "--submit", "hidden", "--as", "checkpoint"]
+    assert main(argv) == 0
+    download, submit, wait = fake_podium.calls
+    assert download == ("download", ("hidden", Path("data/hidden")))
+    assert submit[1][:2] == ("hidden", "model.safetensors")
+    assert submit[1][3] == {"kind": "checkpoint", "config": Path("runs/cnn/model.json")}
+    assert wait == ("wait", 7)
+    out = tmp_path / "runs" / "cnn"
+    load_checkpoint(out / "model.safetensors", out / "model.json")
+    assert not (out / "predictions.csv").exists()
+    assert "no test images here: no predictions.csv" in capsys.readouterr().out
+
+
+def test_a_csv_submission_without_test_inputs_is_refused_before_training(
+    fake_podium: type[FakeClient],
+    hidden_inputs_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["train", "--model", "neuron", "--data", str(hidden_inputs_dir), "--submit", "hidden"]
+    assert main([*argv, "--out", str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "no test images" in error
+    assert "--as checkpoint" in error
+    assert fake_podium.calls == [] and not any(tmp_path.iterdir())  # nothing trained or sent

@@ -27,7 +27,7 @@ def test_the_shipped_mnist_is_the_real_one(mnist: ChallengeData) -> None:
     assert mnist.train_images.shape == (60_000, 1, 28, 28)
     assert mnist.train_images.dtype == torch.uint8
     assert mnist.train_labels.shape == (60_000,) and mnist.train_labels.dtype == torch.int64
-    assert mnist.test_images.shape == (10_000, 1, 28, 28)
+    assert mnist.test_images is not None and mnist.test_images.shape == (10_000, 1, 28, 28)
     assert mnist.test_labels is not None and mnist.test_labels.shape == (10_000,)
     assert mnist.train_labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     assert sorted(mnist.train_labels.unique().tolist()) == list(range(10))
@@ -48,7 +48,7 @@ def test_the_shipped_files_match_the_sums_in_their_readme() -> None:
 def test_a_downloaded_challenge_has_no_test_labels(challenge_dir: Path) -> None:
     data = load_challenge_dir(challenge_dir)
     assert data.train_images.shape == (SMALL_TRAIN_IMAGES, 1, 28, 28)
-    assert data.test_images.shape == (10_000, 1, 28, 28)
+    assert data.test_images is not None and data.test_images.shape == (10_000, 1, 28, 28)
     assert data.test_labels is None
 
 
@@ -83,8 +83,17 @@ def test_a_directory_without_the_files_says_which_are_missing(tmp_path: Path) ->
     write_idx(tmp_path / TRAIN_IMAGES, np.zeros((2, 28, 28), dtype=np.uint8))
     with pytest.raises(FileNotFoundError) as error:
         load_challenge_dir(tmp_path)
-    assert TRAIN_LABELS in str(error.value) and TEST_IMAGES in str(error.value)
-    assert TRAIN_IMAGES not in str(error.value)
+    assert TRAIN_LABELS in str(error.value)
+    assert TRAIN_IMAGES not in str(error.value) and TEST_IMAGES not in str(error.value)
+
+
+def test_a_challenge_that_hides_its_test_images_loads(tmp_path: Path) -> None:
+    """Checkpoint challenges may keep their test inputs on the server (issue #18, defect 12)."""
+    write_idx(tmp_path / TRAIN_IMAGES, np.zeros((3, 28, 28), dtype=np.uint8))
+    write_idx(tmp_path / TRAIN_LABELS, np.arange(3, dtype=np.uint8))
+    data = load_challenge_dir(tmp_path)
+    assert data.train_images.shape == (3, 1, 28, 28) and data.train_labels.tolist() == [0, 1, 2]
+    assert data.test_images is None and data.test_labels is None
 
 
 def test_images_and_labels_must_agree(tmp_path: Path) -> None:

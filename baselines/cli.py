@@ -22,6 +22,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TypeVar
 
+import torch
+
 from baselines.data import TEST_IMAGES, ChallengeData, load_challenge_dir
 from baselines.export import (
     PREDICTIONS_FILE,
@@ -36,11 +38,13 @@ from baselines.train import (
     DEFAULT_VALIDATION_SIZE,
     LOSS_FUNCTIONS,
     RECOMMENDED_OPTIONS,
+    SCHEDULES,
     TrainOptions,
     TrainResult,
     fit,
     model_config_for,
     predict,
+    usable_cores,
 )
 
 DOWNLOAD_ROOT = Path("data")  # where `podium download SLUG` puts a challenge
@@ -117,9 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", parents=[common], help="train one baseline")
     train.add_argument("--epochs", type=int, help="default: per model (see docs/baselines.md)")
     train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", type=float, help="Adam's learning rate")
+    train.add_argument("--lr", type=float, help="Adam's learning rate (one-cycle: its peak)")
     train.add_argument(
-        "--lr-decay", type=float, help="multiply the learning rate by this each epoch"
+        "--schedule", choices=SCHEDULES, help="learning-rate schedule (default: per model)"
+    )
+    train.add_argument(
+        "--lr-decay",
+        type=float,
+        help="step schedule: the learning rate is multiplied by this each epoch",
     )
     train.add_argument("--hidden", type=int_list, help="hidden layer widths, e.g. 256,128")
     train.add_argument(
@@ -137,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return its exit status (0 on success, 1 on an error)."""
     args = build_parser().parse_args(argv)
+    # One thread per usable core: more only make the threads wait for each other.
+    torch.set_num_threads(usable_cores())
     try:
         return train_command(args) if args.command == "train" else sweep_command(args)
     except (CommandError, ValueError, FileNotFoundError) as error:
@@ -156,12 +167,16 @@ def train_command(args: argparse.Namespace) -> int:
         dropout=args.dropout,
     )
     recommended = RECOMMENDED_OPTIONS[args.model]
+    schedule = _given(args.schedule, recommended.schedule)
+    # A model's recommended decay belongs to its recommended schedule.
+    default_decay = recommended.lr_decay if schedule == recommended.schedule else 1.0
     options = replace(
         base_options(args),
         epochs=_given(args.epochs, recommended.epochs),
         batch_size=_given(args.batch_size, recommended.batch_size),
         learning_rate=_given(args.lr, recommended.learning_rate),
-        lr_decay=_given(args.lr_decay, recommended.lr_decay),
+        schedule=schedule,
+        lr_decay=_given(args.lr_decay, default_decay),
     )
     parameters = count_parameters(build_model(model_config))
     print(f"{args.model}: {model_config.to_dict()}, {parameters:,} parameters")
@@ -292,6 +307,7 @@ def train_command_line(result: TrainResult) -> str:
     parts += [
         f"--loss {options.loss}",
         f"--lr {options.learning_rate:g}",
+        f"--schedule {options.schedule}",
         f"--lr-decay {options.lr_decay:g}",
         f"--batch-size {options.batch_size}",
         f"--epochs {options.epochs}",

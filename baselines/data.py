@@ -1,4 +1,4 @@
-"""A challenge's data: IDX files into tensors, a Dataset, a validation split.
+"""A challenge's data: IDX files into tensors, mini-batches, a validation split.
 
 An image challenge on Podium publishes its files under the names that
 torchvision's MNIST reader uses (``podium download mnist`` puts them in
@@ -19,12 +19,18 @@ IDX is a tiny binary format: a 4-byte magic number (two zero bytes, a
 type code, the number of dimensions), one big-endian uint32 per dimension,
 then the values. Images are read as uint8 and become floats in [0, 1] only
 when a batch is served, which keeps MNIST's training set at 47 MB in memory.
+
+The whole training set fits in memory, so :class:`Batches` cuts each
+mini-batch out of the tensors with one indexing operation. A ``DataLoader``
+over a ``Dataset`` calls ``__getitem__`` once per image and stacks the
+results: a quarter of the neuron's training time here.
 """
 
 from __future__ import annotations
 
 import gzip
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -160,7 +166,7 @@ def load_challenge_dir(path: StrPath) -> ChallengeData:
 
 
 class ImageDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
-    """Labelled images for a ``DataLoader``: item i is (float image in [0, 1], label)."""
+    """Labelled uint8 images; item i is (float image in [0, 1], label), as for a ``DataLoader``."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
         if len(images) != len(labels):
@@ -198,3 +204,37 @@ def split_validation(
     if validation_size == 0:
         return train, None
     return train, ImageDataset(images[validation_index], labels[validation_index])
+
+
+class Batches:
+    """The mini-batches of one pass over ``dataset``: (float images in [0, 1], labels).
+
+    What ``DataLoader(dataset, batch_size, shuffle, generator)`` gives, cut from
+    the tensors in memory one batch at a time instead of one image at a time.
+    With ``shuffle``, each pass draws a new order from ``generator``.
+    """
+
+    def __init__(
+        self,
+        dataset: ImageDataset,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        count = len(self.dataset)
+        order = torch.randperm(count, generator=self.generator) if self.shuffle else None
+        for start in range(0, count, self.batch_size):
+            if order is None:
+                rows: slice | torch.Tensor = slice(start, start + self.batch_size)
+            else:
+                rows = order[start : start + self.batch_size]
+            yield to_float(self.dataset.images[rows]), self.dataset.labels[rows]

@@ -8,12 +8,21 @@
             loss calculation   loss = loss_function(logits, y)
             backward pass      loss.backward()     (the gradients)
             step               optimizer.step()    (Adam, the course's optimizer)
+            (one-cycle only)   scheduler.step()    (the learning rate of the next batch)
         accuracy on the training batches, then on the validation split
 
 Read it top to bottom: :func:`train` is one epoch, :func:`test` measures
 accuracy, :func:`fit` runs the epochs, :func:`predict` labels the test images.
 Everything random (weights, batch order, dropout, validation split) comes from
 one seed, so the same seed gives the same accuracy on the same CPU.
+
+Two things make it fast on a CPU without changing what it computes: batches
+are cut from tensors in memory (:class:`~baselines.data.Batches`), and the
+images and the weights are stored channels-last (``(N, H, W, C)`` in memory),
+the layout in which oneDNN's convolutions run fastest (about a third less
+CPU time per CNN epoch here). The CNN's other saving is its learning-rate
+schedule: with "one-cycle" (warm up, then anneal) it passes 99.2% in 4
+epochs, where the step schedule took 10 (docs/baselines.md has the figures).
 """
 
 from __future__ import annotations
@@ -28,9 +37,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader
 
-from baselines.data import ChallengeData, split_validation, to_float
+from baselines.data import Batches, ChallengeData, split_validation, to_float
 from baselines.models import DEFAULT_NUM_CLASSES, ModelConfig, build_model, parse_config
 
 DEFAULT_SEED = 1
@@ -55,6 +63,12 @@ def one_hot_bce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 # hidden layers; "bce" treats the outputs as 10 independent sigmoid neurons.
 LOSS_FUNCTIONS: dict[str, Loss] = {"cross-entropy": F.cross_entropy, "bce": one_hot_bce}
 
+# "step": the learning rate is multiplied by ``lr_decay`` after each epoch.
+# "one-cycle": it rises from lr/25 to ``learning_rate`` over the first 30% of the
+# batches, then falls to almost 0 by the last one (Smith & Topin, "Super-convergence",
+# 2017); changed after every batch, it converges in fewer epochs.
+SCHEDULES = ("step", "one-cycle")
+
 
 @dataclass
 class TrainOptions:
@@ -64,6 +78,7 @@ class TrainOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     learning_rate: float = DEFAULT_LEARNING_RATE
     lr_decay: float = 1.0  # the learning rate is multiplied by this after each epoch
+    schedule: str = "step"  # or "one-cycle": then learning_rate is the peak, lr_decay unused
     loss: str = "cross-entropy"
     validation_size: int = DEFAULT_VALIDATION_SIZE  # 0: train on every image
     seed: int = DEFAULT_SEED
@@ -83,6 +98,11 @@ class TrainOptions:
             raise ValueError(f"validation size must be 0 or more, got {self.validation_size}")
         if self.loss not in LOSS_FUNCTIONS:
             raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSS_FUNCTIONS)}")
+        if self.schedule not in SCHEDULES:
+            known = ", ".join(SCHEDULES)
+            raise ValueError(f"unknown schedule {self.schedule!r}; known: {known}")
+        if self.schedule == "one-cycle" and self.lr_decay != 1:
+            raise ValueError("learning-rate decay applies to the step schedule, not one-cycle")
 
 
 # What the baselines use when a flag is not given; docs/baselines.md shows what
@@ -90,7 +110,7 @@ class TrainOptions:
 RECOMMENDED_OPTIONS: dict[str, TrainOptions] = {
     "neuron": TrainOptions(epochs=10, loss="bce"),
     "mlp": TrainOptions(epochs=15, lr_decay=0.9),
-    "cnn": TrainOptions(epochs=10, batch_size=128, learning_rate=2e-3, lr_decay=0.75),
+    "cnn": TrainOptions(epochs=4, batch_size=128, learning_rate=3e-3, schedule="one-cycle"),
 }
 
 
@@ -145,6 +165,14 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on: fewer than the machine has under
+    ``taskset`` or in a container limited to some cores."""
+    if hasattr(os, "sched_getaffinity"):  # Linux
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def select_device(name: str = "auto") -> torch.device:
     """``auto`` picks a CUDA GPU, then Apple's MPS, then the CPU."""
     if name == "auto":
@@ -173,21 +201,28 @@ def model_config_for(family: str, data: ChallengeData, **hyperparameters: object
 def train(
     model: nn.Module,
     device: torch.device,
-    loader: DataLoader[tuple[torch.Tensor, torch.Tensor]],
+    loader: Batches,
     optimizer: torch.optim.Optimizer,
     loss_function: Loss,
     dry_run: bool = False,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> tuple[float, float]:
-    """One epoch of the course's loop. Returns the mean loss and the accuracy."""
+    """One epoch of the course's loop. Returns the mean loss and the accuracy.
+
+    ``scheduler``, if given, is stepped after every batch (the one-cycle schedule).
+    """
     model.train()  # dropout on
     total_loss, correct, seen = 0.0, 0, 0
     for images, labels in loader:
-        images, labels = images.to(device), labels.to(device)
+        images = images.to(device, memory_format=torch.channels_last)
+        labels = labels.to(device)
         optimizer.zero_grad()  # forget the previous batch's gradients
         logits = model(images)  # forward pass
         loss = loss_function(logits, labels)  # loss calculation
         loss.backward()  # backward pass: d(loss)/d(weight) for every weight
         optimizer.step()  # move every weight a little against its gradient
+        if scheduler is not None:
+            scheduler.step()  # the learning rate for the next batch
         total_loss += loss.item() * len(labels)
         correct += int((logits.argmax(dim=1) == labels).sum())  # accuracy calculation
         seen += len(labels)
@@ -197,14 +232,13 @@ def train(
 
 
 @torch.no_grad()
-def test(
-    model: nn.Module, device: torch.device, loader: DataLoader[tuple[torch.Tensor, torch.Tensor]]
-) -> float:
+def test(model: nn.Module, device: torch.device, loader: Batches) -> float:
     """Accuracy on ``loader``'s images, with dropout off and no gradients."""
     model.eval()
     correct, seen = 0, 0
     for images, labels in loader:
-        predictions = model(images.to(device)).argmax(dim=1)
+        images = images.to(device, memory_format=torch.channels_last)
+        predictions = model(images).argmax(dim=1)
         correct += int((predictions == labels.to(device)).sum())
         seen += len(labels)
     return correct / seen
@@ -255,31 +289,42 @@ def fit(
         validation_size = min(validation_size, DRY_RUN_VALIDATION_IMAGES)
         options = replace(options, epochs=1)
     train_set, validation_set = split_validation(images, labels, validation_size, options.seed)
-    train_loader: DataLoader[tuple[torch.Tensor, torch.Tensor]] = DataLoader(
+    train_loader = Batches(
         train_set,
         batch_size=options.batch_size,
         shuffle=True,  # a new order each epoch, drawn from the seed
         generator=torch.Generator().manual_seed(options.seed),
     )
-    validation_loader = (
-        DataLoader(validation_set, batch_size=EVAL_BATCH_SIZE) if validation_set else None
-    )
+    validation_loader = Batches(validation_set, EVAL_BATCH_SIZE) if validation_set else None
 
-    model = build_model(model_config).to(device)
+    # Channels-last weights, like the batches (see the module's docstring).
+    model = build_model(model_config).to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=options.learning_rate)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=options.lr_decay)
     loss_function = LOSS_FUNCTIONS[options.loss]
+    epoch_scheduler, batch_scheduler = None, None
+    if options.schedule == "one-cycle":
+        batch_scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=options.learning_rate,
+            epochs=options.epochs,
+            steps_per_epoch=len(train_loader),
+        )
+    else:
+        epoch_scheduler = torch.optim.lr_scheduler.StepLR(
+            optimizer, step_size=1, gamma=options.lr_decay
+        )
 
     result = TrainResult(model=model, model_config=model_config, options=options, device=device)
     start = time.perf_counter()
     for epoch in range(1, options.epochs + 1):
         epoch_start = time.perf_counter()
-        learning_rate = float(scheduler.get_last_lr()[0])
+        learning_rate = float(optimizer.param_groups[0]["lr"])
         train_loss, train_accuracy = train(
-            model, device, train_loader, optimizer, loss_function, options.dry_run
+            model, device, train_loader, optimizer, loss_function, options.dry_run, batch_scheduler
         )
         validation_accuracy = test(model, device, validation_loader) if validation_loader else None
-        scheduler.step()
+        if epoch_scheduler is not None:
+            epoch_scheduler.step()
         epoch_result = EpochResult(
             epoch=epoch,
             train_loss=train_loss,
@@ -294,5 +339,6 @@ def fit(
         if on_epoch_end is not None:
             on_epoch_end(epoch_result)
     result.seconds = time.perf_counter() - start
-    model.eval()
+    # Back to the usual layout, which TorchScript tracing and other code expect.
+    model.to(memory_format=torch.contiguous_format).eval()
     return result

@@ -14,6 +14,7 @@ from baselines.data import (
     TEST_IMAGES,
     TRAIN_IMAGES,
     TRAIN_LABELS,
+    Batches,
     ChallengeData,
     ImageDataset,
     load_challenge_dir,
@@ -133,3 +134,22 @@ def test_validation_size_zero_trains_on_everything(small: ChallengeData) -> None
     assert validation is None and len(train) == SMALL_TRAIN_IMAGES
     with pytest.raises(ValueError, match="validation size"):
         split_validation(small.train_images, small.train_labels, SMALL_TRAIN_IMAGES, seed=1)
+
+
+def test_batches_cover_every_image_once_per_pass(small: ChallengeData) -> None:
+    dataset = ImageDataset(small.train_images[:250], small.train_labels[:250])
+    in_order = Batches(dataset, batch_size=100)
+    assert len(in_order) == 3 and [len(labels) for _, labels in in_order] == [100, 100, 50]
+    images, labels = next(iter(in_order))
+    assert images.dtype == torch.float32 and images.shape == (100, 1, 28, 28)
+    assert torch.equal(images, dataset.images[:100].float() / 255)
+    assert torch.equal(labels, dataset.labels[:100])
+
+    shuffled = Batches(dataset, 100, shuffle=True, generator=torch.Generator().manual_seed(3))
+    first, second = list(shuffled), list(shuffled)
+    again = list(Batches(dataset, 100, shuffle=True, generator=torch.Generator().manual_seed(3)))
+    assert not torch.equal(first[0][1], second[0][1])  # a new order each pass
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(first, again, strict=True))  # the seed's
+    for one_pass in (first, second):
+        rows = sorted(row.tobytes() for images, _ in one_pass for row in images.numpy())
+        assert rows == sorted(row.tobytes() for row in (dataset.images.float() / 255).numpy())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -43,6 +45,18 @@ def test_the_training_loss_falls(small: ChallengeData, family: str) -> None:
     assert losses[-1] < losses[0]
     assert result.validation_accuracy is not None and result.validation_accuracy > 0.5
     assert not result.model.training  # handed back in eval mode
+
+
+def test_one_cycle_warms_up_then_anneals(small: ChallengeData) -> None:
+    config = model_config_for("cnn", small, **SMALL_MODELS["cnn"])
+    options = replace(quick_options("cnn", epochs=4), learning_rate=0.01, schedule="one-cycle")
+    result = fit(config, options, small, verbose=False)
+    rates = [epoch.learning_rate for epoch in result.history]  # at the start of each epoch
+    assert rates[0] == pytest.approx(0.01 / 25)  # OneCycleLR's default start: peak / 25
+    assert rates[1] > rates[0] and rates[1] > rates[3]
+    assert result.validation_accuracy is not None and result.validation_accuracy > 0.5
+    # Trained channels-last, handed back in the usual layout (TorchScript, safetensors).
+    assert all(p.is_contiguous() for p in result.model.parameters())
 
 
 def test_the_same_seed_gives_the_same_model(small: ChallengeData) -> None:
@@ -112,6 +126,11 @@ def test_asking_for_cuda_without_a_gpu_is_a_clear_error() -> None:
         ({"epochs": 1, "lr_decay": 1.5}, "learning-rate decay must be in (0, 1]"),
         ({"epochs": 1, "validation_size": -1}, "validation size must be 0 or more"),
         ({"epochs": 1, "loss": "hinge"}, "unknown loss 'hinge'; known: cross-entropy, bce"),
+        ({"epochs": 1, "schedule": "cosine"}, "unknown schedule 'cosine'; known: step, one-cycle"),
+        (
+            {"epochs": 1, "schedule": "one-cycle", "lr_decay": 0.5},
+            "learning-rate decay applies to the step schedule, not one-cycle",
+        ),
     ],
 )
 def test_invalid_training_options_raise_value_error(

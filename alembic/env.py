@@ -34,8 +34,6 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     url = _url()
-    if url.startswith("sqlite"):
-        get_settings().data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url) if url.startswith("sqlite") else None
     if engine is None:
         from sqlalchemy import create_engine

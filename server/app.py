@@ -21,6 +21,7 @@ from server.config import get_settings
 from server.db import get_engine
 from server.deps import SessionDep, worker_api_disabled
 from server.errors import ERROR_RESPONSES, install_error_handlers
+from server.filemodes import secure_at_start
 from server.insight.router import pages as insight_pages
 from server.insight.router import router as insight_router
 from server.leaderboard.router import router as leaderboard_router
@@ -47,6 +48,7 @@ class Pong(BaseModel):
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
+    secure_at_start(settings, settings.worker_cache_dir)
     get_engine(settings)
     if worker_api_disabled(settings):
         log.warning(

@@ -140,8 +140,12 @@ def worker(
     if settings.worker_token == DEFAULT_WORKER_TOKEN and settings.env != "test":
         err.print("[red]error:[/red] set PODIUM_WORKER_TOKEN to the server's worker token")
         raise typer.Exit(2)
+    from server.filemodes import secure_worker_cache
     from server.jobs.celery_app import run_worker
+    from server.workers.client import cache_dir
 
+    logging.basicConfig(level=logging.INFO)
+    secure_worker_cache(cache_dir(settings))
     run_worker(wanted, concurrency, hostname, loglevel.upper())
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.config import Settings, get_settings
+from server.filemodes import prepare_sqlite_file
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -31,6 +32,7 @@ def _configure_sqlite(engine: Engine) -> None:
 def make_engine(url: str) -> Engine:
     """Create an engine with the settings each backend needs."""
     if url.startswith("sqlite"):
+        prepare_sqlite_file(url)
         # pysqlite's default transaction handling opens a transaction at the first
         # write, not at the first read: a quota check that begins with an UPDATE
         # therefore takes the write lock before it counts (see submissions.service).
@@ -50,8 +52,6 @@ def get_engine(settings: Settings | None = None) -> Engine:
     settings = settings or get_settings()
     url = settings.sqlalchemy_url
     if url not in _engines:
-        if url.startswith("sqlite"):
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
         _engines[url] = make_engine(url)
         _sessionmakers[url] = sessionmaker(bind=_engines[url], expire_on_commit=False)
     return _engines[url]

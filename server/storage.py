@@ -19,6 +19,7 @@ import anyio
 
 from server.config import Settings, get_settings
 from server.errors import BodyTooLarge
+from server.filemodes import private_mkdir
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -44,13 +45,13 @@ class BlobStore:
         return self.path_for(sha256).is_file()
 
     def _new_temp(self) -> tuple[BinaryIO, Path]:
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        private_mkdir(self.tmp)
         fd, name = tempfile.mkstemp(dir=self.tmp, prefix="upload-")
         return os.fdopen(fd, "wb"), Path(name)
 
     def _commit(self, temp_path: Path, sha256: str, size: int) -> StoredBlob:
         final = self.path_for(sha256)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        private_mkdir(final.parent)
         if final.exists():
             temp_path.unlink(missing_ok=True)
         else:

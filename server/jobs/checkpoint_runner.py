@@ -22,6 +22,7 @@ import io
 import logging
 import re
 import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ import numpy as np
 from server.challenges.schemas import CheckpointSpec
 from server.config import Settings, get_settings
 from server.db import session_scope
+from server.filemodes import sqlite_path
 from server.insight.bootstrap import columns_for
 from server.insight.service import checkpoint_bootstrap
 from server.jobs.core import Attempt, record
@@ -102,10 +104,17 @@ def sandbox_limits(spec: CheckpointSpec, rows: int, threads: int) -> SandboxLimi
 
 
 def hidden_folders(settings: Settings) -> list[Path]:
-    """Folders the sandbox must not see: the data folder (database, blobs), the worker cache."""
+    """Folders the sandbox must not see: the data folder (database, blobs), the worker
+    cache, and the folder of a SQLite database that lives elsewhere."""
     folders = [settings.data_dir]
     if settings.worker_cache_dir is not None:
         folders.append(settings.worker_cache_dir)
+    database = sqlite_path(settings.sqlalchemy_url)
+    if database is not None:  # a SQLite database outside the data folder: hide its folder,
+        folder = database.parent.resolve()  # unless the sandbox needs what is in it (code)
+        needed = [Path(sys.prefix).resolve(), Path(__file__).resolve()]
+        if not any(path.is_relative_to(folder) for path in needed):
+            folders.append(folder)
     return folders
 
 

@@ -244,7 +244,8 @@ def _check_header(
             f"header must be 'id' then one column per class ({classes}) in any order, "
             f"got {_shown_header(header_text)}: " + "; ".join(details)
         )
-    return [fields.index(name) for name in expected]
+    # Offsets into ``columns``: a class may be named 'id' like the first column.
+    return [1 + columns.index(name) for name in expected]
 
 
 def _parse(data: bytes, solution: Solution, scorer: Metric) -> np.ndarray:

@@ -634,11 +634,37 @@ def _parse_classes(
     values, valid = _parse_labels(target_strings, integer_classes=True)
     if valid.all():
         y = np.asarray(values, dtype=np.int64)
+        _check_one_spelling(target_strings, y, target, rows)
         classes: list[Any] = [int(c) for c in np.unique(y)]
     else:
         y = np.asarray(target_strings.to_pylist(), dtype=object)
         classes = sorted(pc.unique(target_strings).to_pylist())
     return y, classes
+
+
+def _check_one_spelling(
+    target_strings: pa.Array, y: np.ndarray, target: str, rows: _RowNames
+) -> None:
+    """Integer classes must each be written one way: '1' and '01' (or '1.0') would be
+    one class here but two wherever labels are read as text; refuse the ambiguity."""
+    pairs = pa.table({"text": target_strings, "value": pa.array(y)})
+    spellings = pairs.group_by("value").aggregate([("text", "count_distinct")])
+    ambiguous = np.asarray(spellings["value"])[np.asarray(spellings["text_count_distinct"]) > 1]
+    if not len(ambiguous):
+        return
+    texts = target_strings.to_numpy(zero_copy_only=False)
+    items = []
+    for value in ambiguous[:_EXAMPLES_SHOWN]:
+        rows_of_value = np.flatnonzero(y == value)
+        _, first = np.unique(texts[rows_of_value], return_index=True)
+        firsts = sorted(int(rows_of_value[i]) for i in first)
+        shown = " and ".join(f"{texts[r]!r} ({rows.line(r)})" for r in firsts)
+        items.append(f"{shown} are the same number")
+    raise SolutionError(
+        f"{target!r} writes a class more than one way: "
+        + _examples(items, len(ambiguous))
+        + "; write each class one way everywhere, or use names that are not numbers"
+    )
 
 
 def _check_computable(

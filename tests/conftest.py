@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 
 from server.config import get_settings
 from server.db import dispose_engines
+from server.insight.outbox import deliverer
 from server.migrations import upgrade
 
 # CI replays the same generated cases every run (a fixed seed): a failure found
@@ -117,6 +118,7 @@ def data_dir(tmp_path: Path, migrated_template: str, monkeypatch: pytest.MonkeyP
     get_settings.cache_clear()
     dispose_engines()
     yield data
+    deliverer.stop()  # the webhook thread reads the current settings: not the next test's
     dispose_engines()
     get_settings.cache_clear()
 

@@ -144,12 +144,16 @@ class Deliverer:
             self._condition.notify_all()
 
     def stop(self) -> None:
+        """Stop the thread after its current post (the next ``wake`` starts another)."""
         with self._condition:
             self._stopping = True
             self._condition.notify_all()
             thread = self._thread
-        if thread is not None:
-            thread.join(timeout=30)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=60)
+        with self._condition:
+            if self._thread is thread and (thread is None or not thread.is_alive()):
+                self._thread = None
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until no row is pending and nothing is being posted; False on timeout."""

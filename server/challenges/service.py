@@ -158,6 +158,9 @@ def update_challenge(session: Session, challenge: Challenge, body: ChallengeUpda
     if metric_changes and challenge.solution_sha256 is not None:
         # The stored solution was validated for the old metric: check it again.
         _parse_solution(session, challenge, challenge.solution_sha256, changes["metric"])
+    lowered_picks = changes.get("final_selection_count") is not None and (
+        changes["final_selection_count"] < challenge.final_selection_count
+    )
     for key, value in changes.items():
         if key == "checkpoint_spec" and value is not None:
             value = dict(value)
@@ -169,9 +172,41 @@ def update_challenge(session: Session, challenge: Challenge, body: ChallengeUpda
         raise Invalid("closes_at must be after opens_at")
     if new_state is not None and new_state != challenge.state:
         _transition(challenge, new_state)
+    if lowered_picks:
+        trim_final_picks(session, challenge)
     refresh_state(challenge)
     bump_board(session, challenge.id)
     return challenge
+
+
+def trim_final_picks(session: Session, challenge: Challenge) -> int:
+    """Unselect each team's picks beyond ``final_selection_count``; returns how many.
+
+    A team keeps its best public picks (ties: the earliest), the rule the
+    private board uses to fill in for a team that chose none. The board also
+    counts no more picks than that, whatever a race left selected.
+    """
+    greater = get_metric(challenge.metric).greater_is_better
+    best_first = Submission.public_score.desc() if greater else Submission.public_score.asc()
+    picks = session.execute(
+        select(Submission.id, Submission.team_id)
+        .where(Submission.challenge_id == challenge.id, Submission.selected_for_final.is_(True))
+        .order_by(Submission.team_id, best_first.nulls_last(), Submission.created_at, Submission.id)
+    ).tuples()
+    kept: dict[int | None, int] = {}
+    dropped = []
+    for submission_id, team_id in picks:
+        kept[team_id] = kept.get(team_id, 0) + 1
+        if kept[team_id] > challenge.final_selection_count:
+            dropped.append(submission_id)
+    if dropped:
+        session.execute(
+            update(Submission)
+            .where(Submission.id.in_(dropped))
+            .values(selected_for_final=False)
+            .execution_options(synchronize_session=False)
+        )
+    return len(dropped)
 
 
 def _transition(challenge: Challenge, new_state: str) -> None:

@@ -165,8 +165,8 @@ def _private_candidates(rows: list[_Row], final_count: int, greater: bool) -> li
         by_team.setdefault(row.team_id, []).append(row)
     candidates: list[_Row] = []
     for team_rows in by_team.values():
-        selected = [r for r in team_rows if r.selected]
-        candidates += selected or _ordered(team_rows, "public", greater)[:final_count]
+        selected = [r for r in team_rows if r.selected]  # never more than final_count:
+        candidates += _ordered(selected or team_rows, "public", greater)[:final_count]
     return candidates
 
 

@@ -48,9 +48,14 @@ from ._models import (
     Team,
     User,
 )
+from ._rules import Announcement, Baseline, BundleError, check_bundle
 from ._version import __version__
 
 __all__ = [
+    "Announcement",
+    "Baseline",
+    "BundleError",
+    "check_bundle",
     "DEFAULT_URL",
     "APIError",
     "AuthenticationError",

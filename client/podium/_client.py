@@ -36,6 +36,7 @@ from ._models import (
     Team,
     User,
 )
+from ._rules import RulesMixin
 from ._transfer import (
     ProgressReader,
     progress_enabled,
@@ -113,7 +114,7 @@ def _safe_filename(name: str) -> str:
     return name
 
 
-class Client:
+class Client(RulesMixin):
     """A client of one Podium server.
 
     The URL and token come from the arguments, else ``PODIUM_URL`` and

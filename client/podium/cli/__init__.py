@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from .._version import __version__
-from . import admin, auth, challenges, leaderboard, submissions, team
+from . import admin, auth, challenges, course, leaderboard, submissions, team
 from ._errors import PodiumGroup
 from ._state import State, get_state
 
@@ -58,6 +58,11 @@ app.command("submission")(submissions.submission)
 app.command("select")(submissions.select)
 app.command("leaderboard")(leaderboard.leaderboard)
 app.add_typer(team.app, name="team")
+app.command("announcements")(course.announcements)
+admin.app.add_typer(course.baseline_app, name="baseline")
+admin.app.command("bundle")(course.bundle)
+admin.app.command("clone")(course.clone)
+admin.app.command("announce")(course.announce)
 app.add_typer(admin.app, name="admin")
 
 

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from .._models import Challenge
+from .._rules import BundleError
+from ._errors import fail
 from ._options import JsonFlag, Slug, YesFlag
 from ._output import print_json, size, text, when
 from ._state import get_client
@@ -117,7 +119,16 @@ def _show(challenge: Challenge, verb: str, as_json: bool) -> None:
 @app.command("create")
 def create(
     ctx: typer.Context,
-    slug: Slug,
+    slug: Annotated[
+        str | None, typer.Argument(metavar="SLUG", help="The challenge (not with --bundle).")
+    ] = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option("--bundle", help="Create everything from a bundle folder (docs/bundles.md)."),
+    ] = None,
+    open_it: Annotated[
+        bool, typer.Option("--open", help="With --bundle: open the challenge once created.")
+    ] = False,
     title: Title = None,
     description: Description = None,
     description_file: DescriptionFile = None,
@@ -131,7 +142,14 @@ def create(
     from_json: FromJson = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create a challenge (it starts as a draft)."""
+    """Create a challenge (a draft), or everything from a bundle folder with --bundle."""
+    if bundle is not None:
+        _create_from_bundle(ctx, bundle, open_it, slug, as_json)
+        return
+    if slug is None:
+        raise typer.BadParameter("give the challenge's SLUG, or --bundle DIR")
+    if open_it:
+        raise typer.BadParameter("--open goes with --bundle (or use `podium admin open`)")
     fields = _fields(
         from_json=from_json,
         title=title,
@@ -148,6 +166,24 @@ def create(
     fields["slug"] = slug
     fields.setdefault("title", slug)
     _show(get_client(ctx).create_challenge(**fields), "Created", as_json)
+
+
+def _create_from_bundle(
+    ctx: typer.Context, folder: Path, open_it: bool, slug: str | None, as_json: bool
+) -> None:
+    if slug is not None:
+        raise typer.BadParameter("with --bundle, the slug comes from challenge.yaml")
+    try:
+        challenge = get_client(ctx).create_from_bundle(folder, open=open_it)
+    except BundleError as error:
+        raise fail(f"{error}\nNothing was created.") from None
+    _show(challenge, "Created", as_json)
+    if not as_json:
+        typer.echo(
+            f"  {challenge.raw.get('submissions_count', 0)} submissions, "
+            f"solution: {'yes' if challenge.raw.get('has_solution') else 'no'}, "
+            f"hidden inputs: {'yes' if challenge.raw.get('has_hidden_inputs') else 'no'}"
+        )
 
 
 @app.command("update")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -40,14 +40,29 @@ def leaderboard(
             ),
         )
         return
-    if not board.entries:
+    baselines = [b for b in board.raw.get("baselines") or [] if isinstance(b, dict)]
+    if not board.entries and not baselines:
         typer.echo(f"The {board.board} leaderboard of {slug} is empty.")
         return
     columns = ["rank", "team", "score", "submissions", "last"]
     if private:
         columns += ["public", "move"]
     t = table(*columns, title=f"{slug}: {board.board} leaderboard")
+    greater = board.greater_is_better is not False
+    pending = sorted(baselines, key=lambda b: -b["score"] if greater else b["score"])
+
+    def ahead(b: dict[str, Any], value: float | None) -> bool:
+        # A baseline goes above the first team it beats (ties: below the teams).
+        return value is None or (b["score"] > value if greater else b["score"] < value)
+
+    def baseline_row(b: dict[str, Any]) -> None:
+        t.add_row(
+            "–", str(b.get("label", "")), score(b["score"]), "", "", *([""] * (len(columns) - 5))
+        )
+
     for e in board.entries:
+        while pending and ahead(pending[0], e.score):
+            baseline_row(pending.pop(0))
         row = [
             text(e.rank),
             e.team,
@@ -58,4 +73,6 @@ def leaderboard(
         if private:
             row += [text(e.public_rank), move(e.move)]
         t.add_row(*row)
+    for b in pending:
+        baseline_row(b)
     console.print(t)

@@ -15,6 +15,7 @@ from server import __version__
 from server.accounts.router import router as accounts_router
 from server.announcements.router import router as announcements_router
 from server.baselines.router import router as baselines_router
+from server.blobgc import BlobCollector
 from server.challenges.bundle_router import router as bundles_router
 from server.challenges.router import router as challenges_router
 from server.config import get_settings
@@ -69,7 +70,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sweeper = LeaseSweeper(sweep_interval(settings)).start()
         # Webhook messages the last run left in the outbox go out now.
         deliverer.wake()
+    collector = None
+    if app.state.recover_jobs and settings.blob_gc_interval_seconds > 0:
+        collector = BlobCollector(settings.blob_gc_interval_seconds).start()
     yield
+    if collector is not None:
+        collector.stop()
     if sweeper is not None:
         sweeper.stop()
 

@@ -105,6 +105,27 @@ def create_organizer(
 
 
 @app.command()
+def gc(
+    grace_minutes: Annotated[
+        float | None,
+        typer.Option(help="Keep unreferenced blobs younger than this (default: the setting)"),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Only count what would be deleted")] = False,
+) -> None:
+    """Delete stored files that no submission or challenge references."""
+    _settings_or_exit()
+    from server.blobgc import collect
+
+    grace = None if grace_minutes is None else grace_minutes * 60
+    done = collect(grace_seconds=grace, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    err.print(
+        f"{verb} {done.blobs} unreferenced blobs and {done.temporary} stale temporary files "
+        f"({done.bytes / 1048576:.1f} MB)"
+    )
+
+
+@app.command()
 def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     """Set up a real MNIST challenge with demo accounts, then serve (SQLite, no network)."""
     _settings_or_exit()

@@ -46,6 +46,17 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=3, ge=1)
     job_time_limit_seconds: int = Field(default=600, ge=1)
     worker_cache_dir: Path | None = None
+    blob_gc_interval_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="How often each server process deletes blobs no row references "
+        "(0: never; `podium-server gc` runs it once)",
+    )
+    blob_gc_grace_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="Age below which an unreferenced blob is kept (an upload in progress)",
+    )
     request_header_timeout_seconds: float = Field(
         default=10.0,
         gt=0,

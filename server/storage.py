@@ -31,6 +31,27 @@ class StoredBlob:
     path: Path
 
 
+@dataclass(frozen=True)
+class StagedBlob(StoredBlob):
+    """An upload written and hashed but not in the store yet (``path`` is a temporary
+    file): validate it, then ``commit()``; leaving the ``with`` block without a
+    commit deletes it, so a refused upload leaves nothing behind."""
+
+    store: BlobStore
+
+    def commit(self) -> StoredBlob:
+        return self.store._commit(self.path, self.sha256, self.size)
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)  # after a commit the temporary file is gone
+
+    def __enter__(self) -> StagedBlob:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.discard()
+
+
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -54,11 +75,15 @@ class BlobStore:
         private_mkdir(final.parent)
         if final.exists():
             temp_path.unlink(missing_ok=True)
+            # A fresh mtime keeps the garbage collector (which spares recent blobs)
+            # off a blob that a new row is about to reference again.
+            os.utime(final)
         else:
             os.replace(temp_path, final)
         return StoredBlob(sha256=sha256, size=size, path=final)
 
-    def put_chunks(self, chunks: Iterable[bytes], max_bytes: int | None = None) -> StoredBlob:
+    def stage_chunks(self, chunks: Iterable[bytes], max_bytes: int | None = None) -> StagedBlob:
+        """Write and hash an upload outside the store; it joins it only on ``commit()``."""
         digest = hashlib.sha256()
         size = 0
         handle, temp_path = self._new_temp()
@@ -70,10 +95,17 @@ class BlobStore:
                         raise BodyTooLarge(max_bytes)
                     digest.update(chunk)
                     handle.write(chunk)
-            return self._commit(temp_path, digest.hexdigest(), size)
         except BaseException:
             temp_path.unlink(missing_ok=True)
             raise
+        return StagedBlob(digest.hexdigest(), size, temp_path, self)
+
+    def stage_file(self, source: BinaryIO, max_bytes: int | None = None) -> StagedBlob:
+        return self.stage_chunks(iter(lambda: source.read(CHUNK_SIZE), b""), max_bytes)
+
+    def put_chunks(self, chunks: Iterable[bytes], max_bytes: int | None = None) -> StoredBlob:
+        with self.stage_chunks(chunks, max_bytes) as staged:
+            return staged.commit()
 
     def put_file(self, source: BinaryIO, max_bytes: int | None = None) -> StoredBlob:
         return self.put_chunks(iter(lambda: source.read(CHUNK_SIZE), b""), max_bytes)

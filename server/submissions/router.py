@@ -7,6 +7,7 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import FileResponse
 
 from server.challenges.router import VisibleChallenge
+from server.config import get_settings
 from server.deps import CurrentUser, RowId, SessionDep
 from server.jobs.dispatch import dispatch
 from server.models import Challenge, Submission
@@ -42,17 +43,19 @@ def submit(
     ] = None,
 ) -> object:
     """Submit predictions (validated now; a rejected file uses no quota) or a checkpoint."""
-    submission, remaining = service.create_submission(
-        session,
-        challenge,
-        user,
-        file.file,
-        _safe_name(file.filename, "predictions.csv" if kind == "csv" else "model"),
-        message,
-        kind,
-        config.file if config is not None else None,
-        get_blob_store(),
-    )
+    store = get_blob_store()
+    with store.stage_file(file.file, get_settings().max_upload_bytes) as staged:
+        submission, remaining = service.create_submission(
+            session,
+            challenge,
+            user,
+            staged,
+            _safe_name(file.filename, "predictions.csv" if kind == "csv" else "model"),
+            message,
+            kind,
+            config.file if config is not None else None,
+            store,
+        )
     # The job goes out only once the row is committed: a worker must find it.
     session.commit()
     dispatch([submission.id])

@@ -9,7 +9,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.challenges.service import bump_board, is_accepting
-from server.config import get_settings
 from server.exceptions import Conflict, Forbidden, Invalid, LimitReached, NotFound
 from server.models import (
     UNFINISHED,
@@ -22,7 +21,7 @@ from server.models import (
 )
 from server.scoring.predictions import PredictionError, read_predictions
 from server.scoring.solution import load_solution
-from server.storage import BlobStore, StoredBlob
+from server.storage import BlobStore, StagedBlob, StoredBlob
 from server.submissions.quota import lock_teams, next_reset, used_today
 from server.submissions.schemas import SubmissionRead
 from server.teams.service import join_challenge, team_of
@@ -102,15 +101,18 @@ def create_submission(
     session: Session,
     challenge: Challenge,
     user: User,
-    upload: BinaryIO,
+    upload: StagedBlob,
     file_name: str,
     message: str,
     kind: str,
     config: BinaryIO | None,
     store: BlobStore,
 ) -> tuple[Submission, int]:
-    """Validate and record a submission; returns it with the team's remaining quota."""
-    settings = get_settings()
+    """Validate and record a submission; returns it with the team's remaining quota.
+
+    ``upload`` joins the blob store only once accepted (the caller discards it
+    otherwise), so a refused file leaves nothing behind.
+    """
     now = utcnow()
     if kind not in challenge.submission_kinds:
         raise Invalid(
@@ -118,7 +120,7 @@ def create_submission(
             f"not '{kind}'"
         )
     check_window(challenge, now)
-    blob = store.put_file(upload, settings.max_upload_bytes)
+    blob: StoredBlob = upload
     config_sha256: str | None = None
     if kind == "csv":
         validate_csv(challenge, blob, store)
@@ -137,6 +139,7 @@ def create_submission(
             f"the limit resets at {reset.isoformat()} (UTC)",
             (reset - now).total_seconds(),
         )
+    blob = upload.commit()
     submission = Submission(
         challenge_id=challenge.id,
         team_id=team.id,

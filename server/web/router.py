@@ -244,18 +244,20 @@ def upload(
         )
     kind = kind if kind in ("csv", "checkpoint") else "csv"
     has_config = config is not None and bool(config.filename)
+    store = get_blob_store()
     try:
-        submission, _ = submissions.create_submission(
-            session,
-            challenge,
-            user,
-            file.file,
-            _safe_name(file.filename, "predictions.csv" if kind == "csv" else "model"),
-            message,
-            kind,
-            config.file if config is not None and has_config else None,
-            get_blob_store(),
-        )
+        with store.stage_file(file.file, page.settings.max_upload_bytes) as staged:
+            submission, _ = submissions.create_submission(
+                session,
+                challenge,
+                user,
+                staged,
+                _safe_name(file.filename, "predictions.csv" if kind == "csv" else "model"),
+                message,
+                kind,
+                config.file if config is not None and has_config else None,
+                store,
+            )
     except (HTTPException, PodiumError) as refused:
         session.rollback()
         return _submissions_page(page, challenge, _status_of(refused), error=str(refused.detail))

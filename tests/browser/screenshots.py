@@ -86,7 +86,7 @@ def build_demo_board() -> str:
                     session,
                     challenge,
                     user,
-                    io.BytesIO(_predictions(labels, accuracy, rng)),
+                    get_blob_store().stage_chunks([_predictions(labels, accuracy, rng)]),
                     "preds.csv",
                     f"{model}, try {step + 1}",
                     "csv",

@@ -72,7 +72,7 @@ def build_finalized_board() -> str:
                 session,
                 challenge,
                 user,
-                io.BytesIO(data),
+                get_blob_store().stage_chunks([data]),
                 "preds.csv",
                 "tuned on the public board",
                 "csv",

@@ -25,8 +25,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_ready
 
 from server.config import Settings, get_settings
+from server.sandbox.launcher import startup_report
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +181,12 @@ def worker_app(queues: Sequence[str]) -> Celery:
     return make_celery(get_settings(), one_task_per_child="gpu" in queues)
 
 
+def _log_sandbox(**_: Any) -> None:
+    """The start-up line that says how checkpoints are confined and limited here."""
+    report = startup_report()
+    (log.warning if "NOT isolated" in report else log.info)("%s", report)
+
+
 def run_worker(
     queues: Sequence[str], concurrency: int, hostname: str | None = None, loglevel: str = "INFO"
 ) -> None:
@@ -190,6 +198,8 @@ def run_worker(
 
     if "gpu" in queues:
         import server.jobs.checkpoint_runner  # noqa: F401  (torch loads in its sandbox only)
+
+        worker_ready.connect(_log_sandbox, weak=False)
 
     # One line per request is noise next to the worker's own job log.
     logging.getLogger("httpx").setLevel(logging.WARNING)

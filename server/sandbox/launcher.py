@@ -2,8 +2,9 @@
 
 Each run gets a private job folder under ``$TMPDIR/podium-sandbox`` (root
 only), a working folder inside it that belongs to a uid of its own (taken
-from a pool, held with a file lock so that concurrent workers on one host
-never share one), and a child process in a new session. The launcher
+from a pool, :mod:`server.sandbox.uids`), and a child process confined by
+bubblewrap (:mod:`server.sandbox.bwrap`), in a cgroup of its own where the
+host offers one (:mod:`server.sandbox.cgroups`). The launcher
 enforces what the child cannot be trusted to enforce on itself: the
 wall-clock limit (counted from the moment the runtime is loaded, so that
 interpreter and torch start-up are never billed to the model), a cap on the
@@ -14,12 +15,11 @@ started, found by uid, not by process group (a model may call ``setsid``).
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import functools
 import importlib.util
 import json
 import logging
 import os
-import random
 import select
 import shutil
 import signal
@@ -34,14 +34,22 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from server.sandbox import bwrap, cgroups
 from server.sandbox.isolation import Limits
+from server.sandbox.uids import (
+    UID_BASE,
+    UID_COUNT,
+    PoolExhausted,
+    _processes_of,
+    _UidLease,
+    kill_uid,
+)
+
+__all__ = ["UID_BASE", "UID_COUNT", "Sandbox", "SandboxError", "_processes_of", "kill_uid"]
 
 log = logging.getLogger(__name__)
 
 RUNNER = Path(__file__).resolve().with_name("runner.py")
-# A pool of otherwise unused uids (and gids of the same number), one per running sandbox.
-UID_BASE = 61000
-UID_COUNT = 1000
 # Interpreter + torch start-up, before the model's clock starts; ours, not the model's.
 STARTUP_TIMEOUT_SECONDS = 120.0
 POLL_SECONDS = 0.05
@@ -87,79 +95,57 @@ class SandboxRun:
 
 
 def isolation_available() -> bool:
-    """Whether full isolation can be attempted (root; namespaces are checked in the child)."""
-    return os.geteuid() == 0
+    """Whether full isolation can be set up here: bubblewrap works, as root (probed once)."""
+    return bwrap.support().mode is not None
+
+
+@functools.cache
+def cgroup_support() -> cgroups.Support:
+    """Where each run's cgroup goes, if anywhere (decided once per process)."""
+    if not isolation_available():
+        return cgroups.Support(None, "no isolation, so no per-run cgroup")
+    return cgroups.detect()
+
+
+def startup_report() -> str:
+    """One line for the worker's start-up log: how programs are confined and limited."""
+    confined = bwrap.support()
+    limits = cgroup_support()
+    where = (
+        limits.reason
+        if limits.parent is not None
+        else f"resource limits (rlimits), since {limits.reason}"
+    )
+    mode = confined.choose([*_expose_paths([]), str(sandbox_root())])
+    if mode is None:
+        return f"sandbox: NOT isolated ({confined.reason}); memory and process limits: {where}"
+    how = {
+        "userns": "bubblewrap in a user namespace, as the job's uid",
+        "root": "bubblewrap as root without a user namespace, dropping to the job's uid"
+        + (
+            f" ({confined.reason})"
+            if "userns" not in confined.modes
+            else " (this Python lies where other users cannot reach it)"
+        ),
+    }[mode]
+    return f"sandbox: {how}, seccomp filter; memory and process limits: {where}"
 
 
 def sandbox_root() -> Path:
-    """The folder of job folders: private to the worker's user."""
+    """The folder of job folders: the worker's; others may pass through, not list (0711).
+
+    bubblewrap in a user namespace runs as the job's uid and must reach the
+    job's working folder (0700, the job uid's) by its path.
+    """
     root = Path(tempfile.gettempdir()) / "podium-sandbox"
     with contextlib.suppress(FileExistsError):
-        root.mkdir(mode=0o700)
+        root.mkdir(mode=0o711)
     info = os.lstat(root)
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
         raise SandboxError(f"{root} is not a folder owned by this user")
-    if info.st_mode & 0o077:
-        os.chmod(root, 0o700)
+    if stat.S_IMODE(info.st_mode) != 0o711:
+        os.chmod(root, 0o711)
     return root
-
-
-def kill_uid(uid: int) -> int:
-    """SIGKILL every process of ``uid`` until none is left; returns how many were found."""
-    found = 0
-    for _ in range(200):
-        pids = _processes_of(uid)
-        if not pids:
-            return found
-        found += len(pids)
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.01)
-    log.error("processes of sandbox uid %d survive SIGKILL", uid)
-    return found
-
-
-def _processes_of(uid: int) -> list[int]:
-    pids = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/status") as handle:
-                lines = handle.read().splitlines()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in lines if ":" in line)
-        uids = fields.get("Uid", "").split()
-        if str(uid) in uids and not fields.get("State", "").strip().startswith("Z"):
-            pids.append(int(entry.name))
-    return pids
-
-
-class _UidLease:
-    """One uid of the pool, held by an exclusive ``flock`` until released."""
-
-    def __init__(self, root: Path) -> None:
-        locks = root / "uids"
-        locks.mkdir(mode=0o700, exist_ok=True)
-        start = random.randrange(UID_COUNT)
-        for offset in range(UID_COUNT):
-            uid = UID_BASE + (start + offset) % UID_COUNT
-            handle = os.open(locks / f"{uid}.lock", os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(handle)
-                continue
-            self.uid, self._handle = uid, handle
-            kill_uid(uid)  # leftovers of a worker that died mid-run
-            return
-        raise SandboxError("every sandbox uid is in use")
-
-    def release(self) -> None:
-        kill_uid(self.uid)
-        os.close(self._handle)
 
 
 def clean_environment(home: str, threads: int) -> dict[str, str]:
@@ -186,15 +172,24 @@ def clean_environment(home: str, threads: int) -> dict[str, str]:
 
 
 def _expose_paths(extra: Sequence[str]) -> list[str]:
-    """What the sandbox must still read: the interpreter, its libraries, the project."""
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    paths |= {p for p in sys.path if p and os.path.isdir(p)}
+    """What the sandbox must still read: the interpreter, its libraries, our two packages.
+
+    Only these are bound in (read-only): not the project's folder, where a
+    database or a data folder may lie beside the packages.
+    """
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    paths = {os.path.realpath(p) for p in prefixes}
+    for entry in sys.path:  # the library folders, wherever they were linked from
+        real = os.path.realpath(entry) if entry else ""
+        if os.path.isdir(real) and any(real.startswith(p.rstrip("/") + "/") for p in paths):
+            paths.add(real)
     for package in ("server", "baselines"):  # found without importing them (no torch here)
         spec = importlib.util.find_spec(package)
         if spec is not None and spec.origin:
-            paths.add(str(Path(spec.origin).resolve().parent.parent))
-    paths |= set(extra)
-    return sorted(paths)
+            paths.add(str(Path(spec.origin).resolve().parent))
+    paths |= {os.path.realpath(p) for p in extra if os.path.isdir(p)}
+    # A folder inside another is bound with it already.
+    return sorted(p for p in paths if not any(p.startswith(q.rstrip("/") + "/") for q in paths))
 
 
 class Sandbox:
@@ -212,6 +207,9 @@ class Sandbox:
         self.python_path = list(python_path)
         self.threads = threads or len(os.sched_getaffinity(0))
         self._uid: _UidLease | None = None
+        self._cgroup: cgroups.JobCgroup | None = None
+        self._monitor: int | None = None  # the sandbox's pid 1 (bubblewrap's reaper)
+        self._watched = 0  # the sandbox process, whose memory the launcher samples
         self._placed: set[int] = set()  # inodes of the files we put in the folder
         self.job_dir = Path()
         self.work_dir = Path()
@@ -219,15 +217,19 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         if self.require_isolation and not isolation_available():
             raise SandboxError(
-                "this worker cannot isolate programs: it does not run as root (set "
+                f"this worker cannot isolate programs: {bwrap.support().reason} (set "
                 "PODIUM_SANDBOX_REQUIRE_ISOLATION=false only on a trusted machine)"
             )
         root = sandbox_root()
         self.job_dir = Path(tempfile.mkdtemp(prefix="job-", dir=root))
+        os.chmod(self.job_dir, 0o711)  # a random name; job.json and the log stay 0600
         self.work_dir = self.job_dir / "work"
         self.work_dir.mkdir(mode=0o700)
         if isolation_available():
-            self._uid = _UidLease(root)
+            try:
+                self._uid = _UidLease(root)
+            except PoolExhausted as error:
+                raise SandboxError(str(error)) from None
             os.chown(self.work_dir, self._uid.uid, self._uid.uid)
         return self
 
@@ -284,6 +286,14 @@ class Sandbox:
 
     def run(self, entry: str, args: dict[str, Any], limits: SandboxLimits) -> SandboxRun:
         """Run ``entry`` (``module:function(args, ready)``) in the sandbox and wait for it."""
+        expose = _expose_paths(self.python_path)
+        needed = [*expose, str(self.work_dir)]
+        mode = bwrap.support().choose(needed) if self.uid is not None else None
+        if self.uid is not None and mode is None:
+            raise SandboxError(
+                "bubblewrap works here only in a user namespace, whose uid cannot reach "
+                f"{', '.join(needed)}: install Python where any user may read it"
+            )
         job = {
             "entry": entry,
             "args": args,
@@ -292,8 +302,9 @@ class Sandbox:
                 "work_dir": str(self.work_dir),
                 "uid": self.uid,
                 "require": self.require_isolation,
-                "hide": self.hide,
-                "expose": _expose_paths(self.python_path),
+                "mode": mode,
+                "job_dir": str(self.job_dir),
+                "outer": bwrap.outer_namespaces(),
             },
             "limits": asdict(
                 Limits(
@@ -309,32 +320,75 @@ class Sandbox:
         job_file.write_text(json.dumps(job), encoding="utf-8")
         os.chmod(job_file, 0o600)
         read_end, write_end = os.pipe()
+        job_fd = os.open(job_file, os.O_RDONLY)
         started = time.monotonic()
-        with open(self.job_dir / "log", "wb") as log_file:
+        log_fd = os.open(self.job_dir / "log", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(log_fd, "wb") as log_file:
             try:
-                process = subprocess.Popen(
-                    [sys.executable, "-I", "-B", str(RUNNER), str(self.job_dir), str(write_end)],
-                    cwd=self.job_dir,
-                    env=clean_environment(str(self.work_dir), self.threads),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    pass_fds=(write_end,),
-                    start_new_session=True,
-                )
+                process = self._start(mode, expose, limits, job_fd, write_end, log_file.fileno())
             finally:
                 os.close(write_end)
+                os.close(job_fd)
             try:
                 return self._watch(process, read_end, limits, started)
             finally:
                 self._stop(process)
                 os.close(read_end)
 
+    def _start(
+        self,
+        mode: str | None,
+        expose: list[str],
+        limits: SandboxLimits,
+        job_fd: int,
+        channel: int,
+        log_fd: int,
+    ) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-I", "-B", str(RUNNER), str(job_fd), str(channel)]
+        popen: dict[str, Any] = {
+            "env": clean_environment(str(self.work_dir), self.threads),
+            "stdin": subprocess.DEVNULL,
+            "stdout": log_fd,
+            "stderr": subprocess.STDOUT,
+        }
+        if mode is None or self.uid is None:  # weights, or a trusted machine
+            process = subprocess.Popen(
+                argv, cwd=self.job_dir, pass_fds=(job_fd, channel), start_new_session=True, **popen
+            )
+            self._watched = process.pid
+            return process
+        support = cgroup_support()
+        if support.parent is not None:
+            self._cgroup = cgroups.JobCgroup(support.parent, self.job_dir.name, limits.processes)
+        process, self._monitor = bwrap.spawn(
+            mode,
+            self.uid,
+            argv,
+            work_dir=str(self.work_dir),
+            expose=expose,
+            hide=self.hide,
+            pass_fds=(job_fd, channel),
+            timeout=STARTUP_TIMEOUT_SECONDS,
+            adopt=self._cgroup.add if self._cgroup is not None else None,
+            **popen,
+        )
+        self._watched = process.pid
+        return process
+
+    def _on_ready(self, memory_mb: int) -> None:
+        """The runtime is loaded: watch the sandbox process itself; set the cgroup's memory."""
+        if self._monitor is not None:
+            self._watched = next(iter(bwrap.children(self._monitor)), self._watched)
+        if self._cgroup is not None:
+            self._cgroup.limit_memory(memory_mb)
+
     def _stop(self, process: subprocess.Popen[bytes]) -> None:
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        if self._cgroup is not None:
+            self._cgroup.remove()
         if self._uid is not None:
             kill_uid(self._uid.uid)
 
@@ -374,13 +428,14 @@ class Sandbox:
                         if ready is not None and ready.get("ready"):
                             ready_at = time.monotonic()
                             deadline = ready_at + limits.wall_seconds
+                            self._on_ready(limits.memory_mb)
                 if status is not None or (exited is not None and exited in readable):
                     break
                 if time.monotonic() >= deadline:
                     killed_for = "time" if ready is not None else "startup"
                     break
                 if ready is not None:
-                    peak_kb = max(peak_kb, _high_water_kb(process.pid))
+                    peak_kb = max(peak_kb, _high_water_kb(self._watched))
                     if time.monotonic() >= next_disk_check:
                         next_disk_check = time.monotonic() + DISK_CHECK_SECONDS
                         if self._disk_used() > limits.disk_bytes:
@@ -395,6 +450,8 @@ class Sandbox:
         if status is None:
             _, status, _ = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
+        # bubblewrap's reaper exits with 128 + the signal that ended the sandbox process.
+        code = bwrap.returncode(process.returncode) if self._monitor else process.returncode
         ended = time.monotonic()
         if ready is None:
             messages += _drain(channel)
@@ -406,8 +463,8 @@ class Sandbox:
             )
             raise SandboxError(f"the sandbox could not start: {why}\n{log_tail}")
         return SandboxRun(
-            exit_code=process.returncode if process.returncode >= 0 else None,
-            signal=-process.returncode if process.returncode < 0 else None,
+            exit_code=code if code >= 0 else None,
+            signal=-code if code < 0 else None,
             killed_for=killed_for,
             ready=ready,
             seconds=ended - ready_at,

@@ -1,13 +1,15 @@
-"""The sandbox process: ``python -I -B .../server/sandbox/runner.py JOB_DIR CHANNEL_FD``.
+"""The sandbox process: ``python -I -B .../server/sandbox/runner.py JOB_FD CHANNEL_FD``.
 
-Started by :mod:`server.sandbox.launcher` with a clean environment. It reads
-the job, confines itself (:func:`server.sandbox.isolation.enter`), then calls
-the workload named in the job as ``module:function(args, ready)``. The
-workload loads its runtime (torch), then calls ``ready(info)``: the resource
-limits go on and one JSON line goes to the launcher over the channel, which
-is then closed, all before the workload touches anything a team sent. So the
-launcher can trust what arrives on the channel; everything later (files in
-the working directory, the exit status) may come from the model.
+Started by :mod:`server.sandbox.launcher` (inside bubblewrap) with a clean
+environment. It reads the job from an inherited descriptor (the job's folder
+is not visible inside), finishes and checks its confinement
+(:func:`server.sandbox.isolation.enter`), then calls the workload named in
+the job as ``module:function(args, ready)``. The workload loads its runtime
+(torch), then calls ``ready(info)``: the resource limits go on and one JSON
+line goes to the launcher over the channel, which is then closed, all before
+the workload touches anything a team sent. So the launcher can trust what
+arrives on the channel; everything later (files in the working directory,
+the exit status) may come from the model.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ def _send(channel: BinaryIO, message: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    job_dir, channel_fd = argv[1], int(argv[2])
+    job_fd, channel_fd = int(argv[1]), int(argv[2])
     channel = os.fdopen(channel_fd, "wb")
     try:
-        with open(os.path.join(job_dir, "job.json"), encoding="utf-8") as handle:
+        with os.fdopen(job_fd, encoding="utf-8") as handle:
             job = json.load(handle)
         achieved = isolation.enter(isolation.Plan(**job["isolation"]))
         # The working directory is the only writable place: caches go there too.

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.demo import solution_csv
+from server.sandbox import bwrap
 from tests.conftest import auth, open_challenge_now, skip_or_fail
 
 ROWS = 500
@@ -27,9 +28,15 @@ SCORING_TIMEOUT_SECONDS = 240
 
 
 def require_root() -> None:
-    """Full isolation (uid, namespaces, mounts) needs root, as in the compose deploy."""
+    """Full isolation needs root (per-job uids) and a working bubblewrap, as in the deploy."""
     if os.geteuid() != 0:
         skip_or_fail("the sandbox's isolation tests need root")
+    confined = bwrap.support()
+    if confined.mode is None:
+        skip_or_fail(
+            f"the sandbox's isolation tests need bubblewrap ({confined.reason}); "
+            "install it with `apt-get install bubblewrap`"
+        )
 
 
 @dataclass(frozen=True)

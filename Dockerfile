@@ -11,6 +11,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# The checkpoint sandbox: bubblewrap, and libseccomp for its filter.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends bubblewrap libseccomp2 \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first (a layer that survives code changes): install the project's
 # requirements from pyproject.toml with empty packages, then drop the stub.
 ARG EXTRAS=worker

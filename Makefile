@@ -26,6 +26,7 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/podium-server demo
 
 test: $(VENV)/.test-installed
+	@command -v bwrap >/dev/null 2>&1 || echo "note: bubblewrap (bwrap) is missing, so the sandbox's isolation tests skip; install it with: apt-get install bubblewrap"
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-installed

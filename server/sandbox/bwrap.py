@@ -37,6 +37,7 @@ Two modes, probed once per worker process (:func:`support`):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import json
@@ -111,6 +112,18 @@ def executable() -> str | None:
     return shutil.which("bwrap")
 
 
+@functools.cache
+def _knows(option: str) -> bool:
+    bwrap = executable()
+    if bwrap is None:
+        return False
+    try:
+        done = subprocess.run([bwrap, "--help"], capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return option.encode() in done.stdout + done.stderr
+
+
 def _system_args() -> list[str]:
     args: list[str] = []
     for path in SYSTEM_DIRS:
@@ -127,8 +140,11 @@ def _system_args() -> list[str]:
 
 def _namespace_args(mode: str, uid: int) -> list[str]:
     if mode == "userns":
+        # --disable-userns (bubblewrap 0.8+): no nested user namespace, even
+        # past the seccomp filter.
+        nested = ["--disable-userns"] if _knows("--disable-userns") else []
         return [
-            *("--unshare-all", "--unshare-user", "--disable-userns"),
+            *("--unshare-all", "--unshare-user", *nested),
             *("--uid", str(uid), "--gid", str(uid)),
         ]
     # No user namespace: bubblewrap keeps root's capabilities for the child,
@@ -309,7 +325,8 @@ def spawn(
         monitor = info.get("child-pid") if info else None
         if info is not None and adopt is not None:
             adopt(descendants(process.pid))
-        os.write(block_write, b"x")
+        with contextlib.suppress(OSError):  # bubblewrap gone: the launcher reports its log
+            os.write(block_write, b"x")
         return process, monitor if isinstance(monitor, int) else None
     finally:
         for handle in handles:

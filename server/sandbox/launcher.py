@@ -15,8 +15,6 @@ started, found by uid, not by process group (a model may call ``setsid``).
 from __future__ import annotations
 
 import contextlib
-import functools
-import importlib.util
 import json
 import logging
 import os
@@ -35,6 +33,15 @@ from types import TracebackType
 from typing import Any
 
 from server.sandbox import bwrap, cgroups
+from server.sandbox.host import (
+    _expose_paths,
+    cgroup_support,
+    clean_environment,
+    high_water_kb,
+    isolation_available,
+    root_path,
+    startup_report,
+)
 from server.sandbox.isolation import Limits
 from server.sandbox.uids import (
     UID_BASE,
@@ -45,7 +52,17 @@ from server.sandbox.uids import (
     kill_uid,
 )
 
-__all__ = ["UID_BASE", "UID_COUNT", "Sandbox", "SandboxError", "_processes_of", "kill_uid"]
+__all__ = [
+    "UID_BASE",
+    "UID_COUNT",
+    "Sandbox",
+    "SandboxError",
+    "_processes_of",
+    "clean_environment",
+    "isolation_available",
+    "kill_uid",
+    "startup_report",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +74,6 @@ DISK_CHECK_SECONDS = 0.1
 MAX_WORK_ENTRIES = 10_000
 LOG_TAIL_BYTES = 4000
 MAX_CHANNEL_BYTES = 64 * 1024
-# Environment variables passed through: which GPU to use, where its libraries are.
-PASSED_ENVIRONMENT = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "LD_LIBRARY_PATH")
 
 
 class SandboxError(RuntimeError):
@@ -94,50 +109,13 @@ class SandboxRun:
     isolation: dict[str, bool] = field(default_factory=dict)
 
 
-def isolation_available() -> bool:
-    """Whether full isolation can be set up here: bubblewrap works, as root (probed once)."""
-    return bwrap.support().mode is not None
-
-
-@functools.cache
-def cgroup_support() -> cgroups.Support:
-    """Where each run's cgroup goes, if anywhere (decided once per process)."""
-    if not isolation_available():
-        return cgroups.Support(None, "no isolation, so no per-run cgroup")
-    return cgroups.detect()
-
-
-def startup_report() -> str:
-    """One line for the worker's start-up log: how programs are confined and limited."""
-    confined = bwrap.support()
-    limits = cgroup_support()
-    where = (
-        limits.reason
-        if limits.parent is not None
-        else f"resource limits (rlimits), since {limits.reason}"
-    )
-    mode = confined.choose([*_expose_paths([]), str(sandbox_root())])
-    if mode is None:
-        return f"sandbox: NOT isolated ({confined.reason}); memory and process limits: {where}"
-    how = {
-        "userns": "bubblewrap in a user namespace, as the job's uid",
-        "root": "bubblewrap as root without a user namespace, dropping to the job's uid"
-        + (
-            f" ({confined.reason})"
-            if "userns" not in confined.modes
-            else " (this Python lies where other users cannot reach it)"
-        ),
-    }[mode]
-    return f"sandbox: {how}, seccomp filter; memory and process limits: {where}"
-
-
 def sandbox_root() -> Path:
     """The folder of job folders: the worker's; others may pass through, not list (0711).
 
     bubblewrap in a user namespace runs as the job's uid and must reach the
     job's working folder (0700, the job uid's) by its path.
     """
-    root = Path(tempfile.gettempdir()) / "podium-sandbox"
+    root = root_path()
     with contextlib.suppress(FileExistsError):
         root.mkdir(mode=0o711)
     info = os.lstat(root)
@@ -146,50 +124,6 @@ def sandbox_root() -> Path:
     if stat.S_IMODE(info.st_mode) != 0o711:
         os.chmod(root, 0o711)
     return root
-
-
-def clean_environment(home: str, threads: int) -> dict[str, str]:
-    """The child's whole environment: no PODIUM_* setting, no token, no secret."""
-    env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "HOME": home,
-        "TMPDIR": home,
-        "LANG": "C.UTF-8",
-        # The sandbox's uid has no passwd entry: getpass.getuser() must not need one.
-        "USER": "sandbox",
-        "LOGNAME": "sandbox",
-        "OMP_NUM_THREADS": str(threads),
-        "MKL_NUM_THREADS": str(threads),
-        # glibc's malloc: keep freed activations for the next batch rather than
-        # handing them back to the kernel and faulting them in again (measured:
-        # a third of the CPU time of the CNN baseline otherwise).
-        "MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024),
-        "MALLOC_TRIM_THRESHOLD_": str(1024 * 1024 * 1024),
-        "MALLOC_TOP_PAD_": str(64 * 1024 * 1024),
-    }
-    env |= {name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ}
-    return env
-
-
-def _expose_paths(extra: Sequence[str]) -> list[str]:
-    """What the sandbox must still read: the interpreter, its libraries, our two packages.
-
-    Only these are bound in (read-only): not the project's folder, where a
-    database or a data folder may lie beside the packages.
-    """
-    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    paths = {os.path.realpath(p) for p in prefixes}
-    for entry in sys.path:  # the library folders, wherever they were linked from
-        real = os.path.realpath(entry) if entry else ""
-        if os.path.isdir(real) and any(real.startswith(p.rstrip("/") + "/") for p in paths):
-            paths.add(real)
-    for package in ("server", "baselines"):  # found without importing them (no torch here)
-        spec = importlib.util.find_spec(package)
-        if spec is not None and spec.origin:
-            paths.add(str(Path(spec.origin).resolve().parent))
-    paths |= {os.path.realpath(p) for p in extra if os.path.isdir(p)}
-    # A folder inside another is bound with it already.
-    return sorted(p for p in paths if not any(p.startswith(q.rstrip("/") + "/") for q in paths))
 
 
 class Sandbox:
@@ -240,6 +174,8 @@ class Sandbox:
         traceback: TracebackType | None,
     ) -> None:
         try:
+            if self._cgroup is not None:
+                self._cgroup.remove()
             if self._uid is not None:
                 self._uid.release()
         finally:
@@ -435,7 +371,7 @@ class Sandbox:
                     killed_for = "time" if ready is not None else "startup"
                     break
                 if ready is not None:
-                    peak_kb = max(peak_kb, _high_water_kb(self._watched))
+                    peak_kb = max(peak_kb, high_water_kb(self._watched))
                     if time.monotonic() >= next_disk_check:
                         next_disk_check = time.monotonic() + DISK_CHECK_SECONDS
                         if self._disk_used() > limits.disk_bytes:
@@ -506,22 +442,6 @@ class Sandbox:
                 return handle.read().decode("utf-8", "replace")
         except OSError:
             return ""
-
-
-def _high_water_kb(pid: int) -> int:
-    """The process's peak resident memory so far (0 once it has exited).
-
-    Sampled from /proc rather than taken from ``wait4``: ``ru_maxrss``
-    survives ``exec`` and so would count the worker's own memory.
-    """
-    try:
-        with open(f"/proc/{pid}/status", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
 
 
 def _first_message(data: bytes) -> dict[str, Any] | None:

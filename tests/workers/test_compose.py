@@ -173,3 +173,28 @@ def test_the_dockerfile_installs_existing_extras_and_serves() -> None:
     for path in re.findall(r"^COPY (\S+)", text, re.MULTILINE):
         if not path.startswith("--"):
             assert (ROOT / path).exists(), f"COPY {path}: no such file"
+
+
+def test_the_gpu_worker_keeps_only_what_bubblewrap_needs(services: dict[str, Any]) -> None:
+    """No CAP_SYS_ADMIN, no privileged mode; each kept privilege says why (docs/security.md)."""
+    gpu = services["gpu-worker"]
+    assert not gpu.get("privileged")
+    assert gpu["cap_drop"] == ["ALL"]
+    assert set(gpu["cap_add"]) == {"CHOWN", "DAC_OVERRIDE", "SETUID", "SETGID", "KILL"}
+    assert set(gpu["security_opt"]) == {
+        "seccomp=unconfined",
+        "apparmor=unconfined",
+        "systempaths=unconfined",
+    }
+    lines = COMPOSE.read_text().splitlines()
+    for kept in [*gpu["cap_add"], *gpu["security_opt"]]:
+        at = next(
+            i
+            for i, line in enumerate(lines)
+            if line.strip() == f"- {kept}"
+            or (line.strip().startswith(f"- {kept} ") and "#" in line)
+        )
+        assert "#" in lines[at] or lines[at - 1].strip().startswith("#"), kept
+    for name, service in services.items():
+        assert "SYS_ADMIN" not in str(service.get("cap_add", [])), name
+    assert "bubblewrap" in DOCKERFILE.read_text()

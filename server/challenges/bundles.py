@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import IO, Any, BinaryIO, cast
 
 import jsonschema
 import yaml
@@ -137,12 +137,16 @@ class Bundle:
     hidden_inputs: StoredBlob | None = None
 
 
-def _entries(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+@dataclass(frozen=True)
+class _Entry:
+    size: int
+    open: Callable[[], IO[bytes]]
+
+
+def _check_names(names: dict[str, _Entry]) -> dict[str, _Entry]:
     """Entry names relative to the bundle's root (a single top folder is stripped)."""
-    infos = [i for i in archive.infolist() if not i.is_dir()]
-    if len(infos) > MAX_ENTRIES:
+    if len(names) > MAX_ENTRIES:
         raise Invalid(f"a bundle holds at most {MAX_ENTRIES} files")
-    names = {i.filename: i for i in infos}
     for name in names:
         if name.startswith("/") or "\\" in name or ".." in name.split("/"):
             raise Invalid(f"bundle entry '{name}': absolute paths, '\\' and '..' are refused")
@@ -150,21 +154,61 @@ def _entries(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
         tops = {name.split("/", 1)[0] for name in names}
         if len(tops) == 1 and f"{next(iter(tops))}/{MANIFEST}" in names:
             prefix = f"{next(iter(tops))}/"
-            names = {name[len(prefix) :]: info for name, info in names.items()}
+            names = {name[len(prefix) :]: entry for name, entry in names.items()}
         else:
             raise Invalid(f"a bundle needs {MANIFEST} at its top level")
     return names
 
 
-def _store(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, store: BlobStore, budget: list[int]
-) -> StoredBlob:
-    if info.file_size > budget[0]:
+def _store(entry: _Entry, store: BlobStore, budget: list[int]) -> StoredBlob:
+    if entry.size > budget[0]:
         raise TooLarge("the bundle unpacks to more than the upload limit (PODIUM_MAX_UPLOAD_MB)")
-    with archive.open(info) as source:
+    with entry.open() as source:
         blob = store.put_file(cast(BinaryIO, source), budget[0])
     budget[0] -= blob.size
     return blob
+
+
+def _read(entry: _Entry, limit: int = 10 * 1024 * 1024) -> bytes:
+    if entry.size > limit:
+        raise TooLarge(f"{MANIFEST} and the description are at most {limit // 1024 // 1024} MB")
+    with entry.open() as source:
+        return source.read(limit + 1)[:limit]
+
+
+def _build(names: dict[str, _Entry], store: BlobStore, max_bytes: int) -> Bundle:
+    names = _check_names(names)
+    budget = [max_bytes]
+    settings = parse_manifest(_read(names[MANIFEST]))
+    description_file = settings.get("description_file")
+    description = None
+    if description_file is not None:
+        if description_file not in names:
+            raise Invalid(
+                f"{MANIFEST} names description_file '{description_file}': "
+                "no such file in the bundle"
+            )
+        description = _read(names[description_file]).decode("utf-8")
+    bundle = Bundle(to_create(settings, description))
+    for name, entry in sorted(names.items()):
+        if name in (MANIFEST, description_file):
+            continue
+        if name == SOLUTION:
+            bundle.solution = _store(entry, store, budget)
+        elif name == HIDDEN_INPUTS:
+            bundle.hidden_inputs = _store(entry, store, budget)
+        elif name.startswith(FILES_DIR) and "/" not in name[len(FILES_DIR) :]:
+            file_name = name[len(FILES_DIR) :]
+            service.check_file_name(file_name)
+            bundle.files[file_name] = _store(entry, store, budget)
+        else:
+            raise Invalid(
+                f"unexpected bundle entry '{name}': a bundle holds {MANIFEST}, its "
+                f"description file, {FILES_DIR}<name>, {SOLUTION} and {HIDDEN_INPUTS}"
+            )
+    if bundle.solution is None:
+        raise Invalid(f"a bundle needs {SOLUTION} (id,<target>,usage)")
+    return bundle
 
 
 def read_bundle(path: Path, store: BlobStore, max_bytes: int) -> Bundle:
@@ -174,42 +218,35 @@ def read_bundle(path: Path, store: BlobStore, max_bytes: int) -> Bundle:
     except zipfile.BadZipFile:
         raise Invalid("a bundle must be a zip of the bundle folder (see docs/bundles.md)") from None
     with archive:
-        names = _entries(archive)
-        budget = [max_bytes]
+        names = {
+            info.filename: _Entry(info.file_size, partial(archive.open, info))
+            for info in archive.infolist()
+            if not info.is_dir()
+        }
         try:
-            raw = archive.read(names[MANIFEST])
-            settings = parse_manifest(raw)
-            description_file = settings.get("description_file")
-            description = None
-            if description_file is not None:
-                if description_file not in names:
-                    raise Invalid(
-                        f"{MANIFEST} names description_file '{description_file}': "
-                        "no such file in the bundle"
-                    )
-                description = archive.read(names[description_file]).decode("utf-8")
-            bundle = Bundle(to_create(settings, description))
-            for name, info in sorted(names.items()):
-                if name in (MANIFEST, description_file):
-                    continue
-                if name == SOLUTION:
-                    bundle.solution = _store(archive, info, store, budget)
-                elif name == HIDDEN_INPUTS:
-                    bundle.hidden_inputs = _store(archive, info, store, budget)
-                elif name.startswith(FILES_DIR) and "/" not in name[len(FILES_DIR) :]:
-                    file_name = name[len(FILES_DIR) :]
-                    service.check_file_name(file_name)
-                    bundle.files[file_name] = _store(archive, info, store, budget)
-                else:
-                    raise Invalid(
-                        f"unexpected bundle entry '{name}': a bundle holds {MANIFEST}, its "
-                        f"description file, {FILES_DIR}<name>, {SOLUTION} and {HIDDEN_INPUTS}"
-                    )
+            return _build(names, store, max_bytes)
         except (zipfile.BadZipFile, UnicodeDecodeError, OSError, EOFError) as error:
             raise Invalid(f"the bundle zip cannot be read: {error}") from None
-    if bundle.solution is None:
-        raise Invalid(f"a bundle needs {SOLUTION} (id,<target>,usage)")
-    return bundle
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    return path.open("rb")
+
+
+def read_bundle_folder(folder: Path, store: BlobStore, max_bytes: int) -> Bundle:
+    """Check a bundle folder on this machine (the demo's, say); hidden files are skipped."""
+    names = {
+        path.relative_to(folder).as_posix(): _Entry(
+            path.stat().st_size, partial(_open_binary, path)
+        )
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    }
+    try:
+        return _build(names, store, max_bytes)
+    except UnicodeDecodeError as error:
+        raise Invalid(f"the bundle cannot be read: {error}") from None
 
 
 def create_from_bundle(

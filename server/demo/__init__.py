@@ -1,8 +1,8 @@
 """``podium-server demo``: a real MNIST challenge, demo accounts, a live board.
 
-Everything comes from the MNIST copy shipped in ``server/demo/mnist`` (no network).
-The 10,000 test labels become the hidden solution, split public/private with a
-fixed seed.
+Everything comes from the MNIST copy shipped in ``server/demo/mnist`` (no network),
+through the bundle in ``server/demo/bundle``: its ``solution.csv`` holds the
+10,000 test labels, split public/private with a fixed seed (``solution_csv``).
 """
 
 from __future__ import annotations
@@ -19,45 +19,24 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.accounts import service as accounts
-from server.challenges import service as challenges
-from server.challenges.schemas import ChallengeCreate, ChallengeUpdate
+from server.challenges import bundles
 from server.config import get_settings
 from server.db import session_scope
-from server.models import Challenge, Role, Submission, User, utcnow
-from server.scoring.predictions import sample_submission
-from server.scoring.solution import parse_solution
+from server.models import Baseline, Challenge, Role, Submission, User, utcnow
 from server.storage import get_blob_store
 
 log = logging.getLogger(__name__)
 
 MNIST_DIR = Path(__file__).resolve().parent / "mnist"
+# The demo challenge as a bundle (docs/bundles.md): settings, description, files, solution.
+BUNDLE_DIR = Path(__file__).resolve().parent / "bundle"
 DEMO_SLUG = "mnist"
-PUBLIC_FILES = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-)
 HIDDEN_LABELS = "t10k-labels-idx1-ubyte.gz"
 PUBLIC_FRACTION = 0.3
 SPLIT_SEED = 2022
 ORGANIZER = "organizer"
 PARTICIPANT = "student"
 DEMO_PASSWORD = "podium-demo-password"
-
-DESCRIPTION = """\
-# Handwritten digits (MNIST)
-
-Classify 28x28 grayscale images of handwritten digits (0-9).
-
-* **Train**: 60,000 labelled images (`train-images-idx3-ubyte.gz`, `train-labels-idx1-ubyte.gz`).
-* **Test**: 10,000 images (`t10k-images-idx3-ubyte.gz`); row *i* has id *i*.
-* **Submit** a CSV `id,label` with one row per test image (see `sample_submission.csv`).
-
-The public leaderboard uses 30% of the test images; the private one, revealed at the end,
-uses the other 70%. Do not overfit the public board!
-
-Data: the MNIST database by Yann LeCun and Corinna Cortes, CC BY-SA 3.0.
-"""
 
 
 def read_idx_labels(path: Path) -> np.ndarray:
@@ -87,34 +66,18 @@ def _user(session: Session, username: str, role: Role) -> User:
 
 
 def ensure_demo_challenge(session: Session, organizer: User) -> Challenge:
+    """The demo challenge, built from the bundle in ``server/demo/bundle`` (once)."""
     existing = session.scalar(select(Challenge).where(Challenge.slug == DEMO_SLUG))
     if existing is not None:
         return existing
     store = get_blob_store()
-    challenge = challenges.create_challenge(
-        session,
-        ChallengeCreate(
-            slug=DEMO_SLUG,
-            title="MNIST: handwritten digits",
-            description=DESCRIPTION,
-            metric="accuracy",
-            closes_at=utcnow() + timedelta(days=30),
-            daily_submission_limit=20,
-            max_team_size=4,
-            final_selection_count=2,
-            submission_kinds=["csv", "checkpoint"],
-        ),
-        organizer,
+    bundle = bundles.read_bundle_folder(BUNDLE_DIR, store, get_settings().max_upload_bytes)
+    # Made here rather than shipped: 31 MB of float32 derived from files/t10k-images.
+    bundle.hidden_inputs = store.put_bytes(hidden_inputs_npy())
+    bundle.settings = bundle.settings.model_copy(
+        update={"closes_at": utcnow() + timedelta(days=30)}
     )
-    for name in PUBLIC_FILES:
-        challenges.put_file(session, challenge, name, store.put_path(MNIST_DIR / name))
-    solution = solution_csv(read_idx_labels(MNIST_DIR / HIDDEN_LABELS))
-    sample = sample_submission(parse_solution(solution, challenge.metric), challenge.metric)
-    challenges.put_file(session, challenge, "sample_submission.csv", store.put_bytes(sample))
-    challenges.put_solution(session, challenge, store.put_bytes(solution), store)
-    challenges.put_hidden_inputs(session, challenge, store.put_bytes(hidden_inputs_npy()), store)
-    challenges.update_challenge(session, challenge, ChallengeUpdate(state="open"))
-    return challenge
+    return bundles.create_from_bundle(session, bundle, organizer, store, open_it=True)
 
 
 def hidden_inputs_npy() -> bytes:
@@ -178,7 +141,19 @@ def run_demo(host: str, port: int) -> None:
     from server.demo.teams import start_demo_teams
 
     app = create_app()
-    start_demo_teams(url, DEMO_SLUG, team_tokens, get_settings().data_dir / "demo-teams")
+    with session_scope() as session:
+        have_baselines = session.scalar(
+            select(func.count(Baseline.id))
+            .join(Challenge, Challenge.id == Baseline.challenge_id)
+            .where(Challenge.slug == DEMO_SLUG)
+        )
+    start_demo_teams(
+        url,
+        DEMO_SLUG,
+        team_tokens,
+        get_settings().data_dir / "demo-teams",
+        baseline_token=None if have_baselines else tokens["organizer"],
+    )
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     uvicorn.run(app, host=host, port=port)

@@ -46,6 +46,15 @@ DEMO_TEAMS = (
 )
 
 
+# The course's own baselines, added as baseline rows (unranked) by the organizer:
+# (row name, training arguments). Trained like the teams' runs, without submitting.
+COURSE_BASELINES = (
+    ("Neuron (course)", ("--model", "neuron", "--epochs", "1")),
+    ("MLP (course)", ("--model", "mlp", "--epochs", "1")),
+    ("CNN (course)", ("--model", "cnn", "--epochs", "1")),
+)
+
+
 def baselines_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("torch", "baselines", "podium"))
 
@@ -62,10 +71,42 @@ def _wait_for_server(url: str) -> bool:
     return False
 
 
-def _run_teams(url: str, slug: str, tokens: dict[str, str], work_dir: Path) -> None:
+def _add_course_baselines(url: str, slug: str, token: str, work_dir: Path) -> None:
+    """Train the course's baselines on the shipped MNIST and add them as baseline rows."""
+    import podium
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    with podium.Client(url=url, token=token) as client:
+        for name, arguments in COURSE_BASELINES:
+            run_dir = work_dir / "course-baselines" / arguments[1]
+            run_dir.mkdir(parents=True, exist_ok=True)
+            command = [
+                sys.executable, "-m", "baselines", "train", *arguments,
+                "--device", "cpu", "--out", str(run_dir),
+            ]  # fmt: skip
+            with open(run_dir / "train.log", "w") as output:
+                code = subprocess.call(
+                    command, stdout=output, stderr=subprocess.STDOUT, env=env, cwd=work_dir
+                )
+            if code != 0:
+                log.warning("course baseline %s: training failed (exit %s)", name, code)
+                continue
+            try:
+                row = client.add_baseline(slug, name, run_dir / "predictions.csv")
+            except podium.PodiumError as error:
+                log.warning("course baseline %s: not added (%s)", name, error)
+                continue
+            log.info("added %s (public score %s)", row.label, row.public_score)
+
+
+def _run_teams(
+    url: str, slug: str, tokens: dict[str, str], work_dir: Path, baseline_token: str | None
+) -> None:
     if not _wait_for_server(url):
         log.warning("demo teams: the server did not come up; skipping")
         return
+    if baseline_token is not None:
+        _add_course_baselines(url, slug, baseline_token, work_dir)
     for team in DEMO_TEAMS:
         token = tokens.get(team.username)
         if token is None:
@@ -96,14 +137,27 @@ def _run_teams(url: str, slug: str, tokens: dict[str, str], work_dir: Path) -> N
         )
 
 
-def start_demo_teams(url: str, slug: str, tokens: dict[str, str], work_dir: Path) -> None:
-    """Start the demo teams' baseline runs in a background thread."""
-    if not tokens:
+def start_demo_teams(
+    url: str,
+    slug: str,
+    tokens: dict[str, str],
+    work_dir: Path,
+    baseline_token: str | None = None,
+) -> None:
+    """Start the demo teams' baseline runs in a background thread.
+
+    With ``baseline_token`` (the organizer's), the course's baselines are trained
+    and added as baseline rows first.
+    """
+    if not tokens and baseline_token is None:
         return
     if not baselines_available():
         log.warning("demo teams need the baselines extra (torch); install it to fill the board")
         return
     thread = threading.Thread(
-        target=_run_teams, args=(url, slug, tokens, work_dir), daemon=True, name="demo-teams"
+        target=_run_teams,
+        args=(url, slug, tokens, work_dir, baseline_token),
+        daemon=True,
+        name="demo-teams",
     )
     thread.start()

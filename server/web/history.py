@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.leaderboard.schemas import Leaderboard
 from server.models import Challenge, Submission, SubmissionStatus, Team
 
 
@@ -109,8 +110,10 @@ def chart_data(
     team: tuple[str, list[tuple[datetime, float]]],
     leader: tuple[str, list[tuple[datetime, float]]] | None,
     now: datetime,
+    baselines: list[tuple[str, float]] | None = None,
 ) -> dict[str, Any]:
-    """What static/js/team-chart.js draws: step lines of the best public score."""
+    """What static/js/team-chart.js draws: step lines of the best public score, and
+    the baseline rows as horizontal lines."""
     end = now if challenge.closes_at is None else min(now, challenge.closes_at)
     named = [("team", team)] + ([("leader", leader)] if leader is not None else [])
     series: list[dict[str, Any]] = []
@@ -125,4 +128,22 @@ def chart_data(
         "greater_is_better": greater,
         "end": max(_millis(end), last) if last is not None else _millis(end),
         "series": series,
+        "baselines": [{"name": name, "y": score} for name, score in baselines or []],
     }
+
+
+def interleaved(board: Leaderboard) -> list[tuple[str, Any]]:
+    """The board's rows in display order: ("team", entry) and ("baseline", row).
+
+    A baseline goes just above the first team it beats; on a tie it goes below the
+    teams (a team that matches the baseline has reached it).
+    """
+    sign = 1.0 if board.greater_is_better else -1.0
+    pending = sorted(board.baselines, key=lambda b: -sign * b.score)
+    rows: list[tuple[str, Any]] = []
+    for entry in board.entries:
+        while pending and sign * pending[0].score > sign * entry.score:
+            rows.append(("baseline", pending.pop(0)))
+        rows.append(("team", entry))
+    rows += [("baseline", b) for b in pending]
+    return rows

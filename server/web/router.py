@@ -34,7 +34,7 @@ from server.submissions import service as submissions
 from server.submissions.router import MAX_MESSAGE_LENGTH, _safe_name
 from server.teams import service as teams
 from server.web.context import Page, PageDep, PageRoute, safe_next
-from server.web.history import chart_data, public_points, team_history
+from server.web.history import chart_data, interleaved, public_points, team_history
 from server.web.rendering import STATIC_DIR, STATIC_URL, environment, time_left
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -108,6 +108,7 @@ def challenge_page(
     show_efficiency = any(e.parameter_count is not None for e in leaderboard.entries)
     table = {
         "board": leaderboard,
+        "rows": interleaved(leaderboard),
         "challenge": challenge,
         "refresh_seconds": LEADERBOARD_REFRESH_SECONDS,
         "live": live,
@@ -164,7 +165,12 @@ def team_page(slug: str, team: str, page: PageDep) -> Response:
         if leader_team is not None:
             leader = (leader_name, public_points(session, leader_team.id))
     chart = chart_data(
-        challenge, greater, (found.name, public_points(session, found.id)), leader, utcnow()
+        challenge,
+        greater,
+        (found.name, public_points(session, found.id)),
+        leader,
+        utcnow(),
+        baselines=[(b.label, b.score) for b in public_board.baselines],
     )
     info = teams.to_read(session, challenge, found, for_member=is_member)
     return page.render(

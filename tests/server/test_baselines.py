@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -60,6 +61,16 @@ def test_baseline_rows_never_rank_and_never_count_as_teams(
     assert board["entries"][1]["score"] < rows["Baseline · MLP"]["score"]
     assert rows["Baseline · MLP"]["score"] < board["entries"][0]["score"]
     assert "rank" not in rows["Baseline · MLP"]
+
+    # The page: a distinct, unranked row between the teams it sits between.
+    page = api.get(f"/c/{slug}").text
+    assert page.index("Baseline · CNN (course)") < page.index(">alice<")
+    assert page.index(">alice<") < page.index("Baseline · MLP") < page.index(">bob<")
+    assert page.count('class="baseline-row"') == 2
+    # The team chart draws them as horizontal lines.
+    team_page = api.get(f"/c/{slug}/teams/bob").text
+    chart = json.loads(team_page.split('id="chart-data">')[1].split("</script>")[0])
+    assert {b["name"] for b in chart["baselines"]} == {"Baseline · CNN (course)", "Baseline · MLP"}
 
     challenge = api.get(f"/api/v1/challenges/{slug}").json()
     assert (challenge["teams_count"], challenge["submissions_count"]) == (2, 2)

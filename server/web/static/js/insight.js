@@ -36,9 +36,21 @@
         return { x: e.parameter_count, y: e.score, team: e.team, rank: e.rank, seconds: e.inference_seconds_per_1k };
       });
     canvas.closest(".chart-box").classList.toggle("chart-empty", points.length === 0);
+    var datasets = [{ label: "Teams", data: points, pointRadius: 6, pointHoverRadius: 8, backgroundColor: color, borderColor: color }];
+    // Baseline rows: horizontal lines across the teams' range of sizes.
+    var sizes = points.map(function (p) { return p.x; });
+    var grey = styles.getPropertyValue("--chart-baseline").trim() || "#6b7280";
+    (board.baselines || []).forEach(function (baseline) {
+      if (!sizes.length) return;
+      datasets.push({
+        label: baseline.label,
+        data: [{ x: Math.min.apply(null, sizes), y: baseline.score, baseline: baseline.label }, { x: Math.max.apply(null, sizes), y: baseline.score, baseline: baseline.label }],
+        showLine: true, borderColor: grey, backgroundColor: grey, borderWidth: 1.5, borderDash: [2, 3], pointRadius: 0, pointHoverRadius: 0
+      });
+    });
     new window.Chart(canvas, {
       type: "scatter",
-      data: { datasets: [{ label: "Teams", data: points, pointRadius: 6, pointHoverRadius: 8, backgroundColor: color, borderColor: color }] },
+      data: { datasets: datasets },
       options: {
         animation: false,
         maintainAspectRatio: false,
@@ -53,6 +65,7 @@
             callbacks: {
               label: function (item) {
                 var p = item.raw;
+                if (p.baseline) return p.baseline + ": " + window.Podium.formatScore(p.y);
                 var text = "#" + p.rank + " " + p.team + ": " + window.Podium.formatScore(p.y) + ", " + p.x.toLocaleString() + " parameters";
                 if (p.seconds !== null && p.seconds !== undefined) text += ", " + window.Podium.formatScore(p.seconds, 3) + " s / 1k";
                 return text;

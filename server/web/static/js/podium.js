@@ -112,7 +112,28 @@
     var now = Date.now();
     var fresh = document.createDocumentFragment();
     var scores = new Map();
+    // Baseline rows go just above the first team they beat (below the teams on a tie).
+    var sign = board.greater_is_better === false ? -1 : 1;
+    var pending = (board.baselines || []).slice().sort(function (a, b) { return sign * (b.score - a.score); });
+    function baselineRow(baseline) {
+      var row = document.createElement("tr");
+      row.className = "baseline-row";
+      cell(row, "–", "num rank").title = "Baselines are not ranked";
+      if (self.isPrivate) cell(row, "", "num move");
+      var name = cell(row, baseline.label, "team baseline");
+      if (baseline.description) name.title = baseline.description;
+      cell(row, formatScore(baseline.score), "num score");
+      cell(row, "", "num hide-narrow");
+      cell(row, "", "hide-narrow");
+      if (self.efficiency) {
+        cell(row, "", "num hide-narrow eff");
+        cell(row, "", "num hide-narrow eff");
+        cell(row, "", "num hide-narrow eff");
+      }
+      fresh.appendChild(row);
+    }
     board.entries.forEach(function (entry) {
+      while (pending.length && sign * pending[0].score > sign * entry.score) baselineRow(pending.shift());
       var row = document.createElement("tr");
       row.className = "rank-" + entry.rank;
       cell(row, String(entry.rank), "num rank");
@@ -155,9 +176,10 @@
       scores.set(entry.team, shown);
       fresh.appendChild(row);
     });
+    pending.forEach(baselineRow);
     this.body.replaceChildren(fresh);
     this.scores = scores;
-    this.empty.classList.toggle("hidden", board.entries.length > 0);
+    this.empty.classList.toggle("hidden", board.entries.length + (board.baselines || []).length > 0);
     localizeTimes(this.body);
   };
 

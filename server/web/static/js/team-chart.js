@@ -13,7 +13,8 @@
     window.Chart.defaults.color = styles.getPropertyValue("--muted").trim() || "#4b5563";
     var colors = {
       team: styles.getPropertyValue("--chart-team").trim() || "#2563eb",
-      leader: styles.getPropertyValue("--chart-leader").trim() || "#d97706"
+      leader: styles.getPropertyValue("--chart-leader").trim() || "#d97706",
+      baseline: styles.getPropertyValue("--chart-baseline").trim() || "#6b7280"
     };
     var dateFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
     var xs = data.series.reduce(function (all, s) { return all.concat(s.points.map(function (p) { return p.x; })); }, [data.end]);
@@ -35,6 +36,20 @@
       };
     });
     var empty = datasets.every(function (d) { return d.data.length === 0; });
+    // Baseline rows: horizontal lines across the whole time axis.
+    var start = Math.min.apply(null, xs);
+    (data.baselines || []).forEach(function (baseline) {
+      datasets.push({
+        label: baseline.name,
+        data: [{ x: start, y: baseline.y }, { x: data.end, y: baseline.y }],
+        borderColor: colors.baseline,
+        backgroundColor: colors.baseline,
+        borderWidth: 1.5,
+        borderDash: [2, 3],
+        pointRadius: 0,
+        pointHoverRadius: 0
+      });
+    });
     canvas.closest(".chart-box").classList.toggle("chart-empty", empty);
     new window.Chart(canvas, {
       type: "line",

@@ -55,14 +55,16 @@ def add_baseline(
         )
     if find(session, challenge, name) is not None:
         raise Conflict(f"a baseline named '{name}' already exists; delete it first")
-    blob = store.put_file(upload, get_settings().max_upload_bytes)
-    config_sha256: str | None = None
-    if kind == "csv":
-        validate_csv(challenge, blob, store)
-    else:
-        from server.submissions.checkpoints import validate_checkpoint_upload
+    # Staged: a refused file never joins the blob store.
+    with store.stage_file(upload, get_settings().max_upload_bytes) as staged:
+        config_sha256: str | None = None
+        if kind == "csv":
+            validate_csv(challenge, staged, store)
+        else:
+            from server.submissions.checkpoints import validate_checkpoint_upload
 
-        config_sha256 = validate_checkpoint_upload(challenge, blob, config, file_name, store)
+            config_sha256 = validate_checkpoint_upload(challenge, staged, config, file_name, store)
+        blob = staged.commit()
     submission = Submission(
         challenge_id=challenge.id,
         team_id=None,

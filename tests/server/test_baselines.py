@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from server.storage import get_blob_store
 from tests.conftest import ChallengeFixture, auth, submit
 
 
@@ -116,8 +118,10 @@ def test_refused_baselines_create_nothing(
     good = open_challenge.predictions()
     assert add_baseline(api, participant_token, slug, "x", good).status_code == 403
     assert add_baseline(api, "", slug, "x", good).status_code == 401
-    bad = add_baseline(api, organizer_token, slug, "bad", b"id,label\n0,1\n0,1\n")
+    refused_file = b"id,label\n0,1\n0,1\n"
+    bad = add_baseline(api, organizer_token, slug, "bad", refused_file)
     assert bad.status_code == 422 and "predictions rejected" in bad.json()["detail"]
+    assert not get_blob_store().exists(hashlib.sha256(refused_file).hexdigest())
     assert add_baseline(api, organizer_token, slug, " ", good).status_code == 422
     assert add_baseline(api, organizer_token, slug, "CNN", good).status_code == 201
     again = add_baseline(api, organizer_token, slug, "CNN", good)

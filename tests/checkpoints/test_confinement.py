@@ -26,7 +26,7 @@ from server.challenges.schemas import CheckpointSpec
 from server.config import get_settings
 from server.jobs.checkpoint_runner import WORKLOAD, hidden_folders, sandbox_limits
 from server.sandbox import bwrap, seccomp
-from server.sandbox.launcher import Sandbox
+from server.sandbox.launcher import Sandbox, SandboxError, startup_report
 from tests.checkpoints.helpers import ROWS, Exported, hostile_program, require_root
 
 SECRET = "s3cret-confinement-" + "y" * 30
@@ -202,3 +202,43 @@ def test_the_filter_refuses_what_the_issue_lists() -> None:
 )
 def test_bubblewraps_status_is_read_back_as_the_signal(code: int, expected: int) -> None:
     assert bwrap.returncode(code) == expected
+
+
+@pytest.fixture
+def fresh_support() -> Iterator[None]:
+    """bubblewrap's mode is probed once per process: probe again, and forget it after."""
+    bwrap.support.cache_clear()
+    yield
+    bwrap.support.cache_clear()
+
+
+def test_without_bubblewrap_programs_are_refused_with_the_reason(
+    fresh_support: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_root()
+    monkeypatch.setattr(bwrap, "executable", lambda: None)
+    bwrap.support.cache_clear()
+    assert bwrap.support().modes == ()
+    with (
+        pytest.raises(SandboxError, match=r"cannot isolate programs: bubblewrap \(bwrap\) is not"),
+        Sandbox(require_isolation=True),
+    ):
+        pass
+    assert "NOT isolated (bubblewrap (bwrap) is not installed)" in startup_report()
+
+
+def test_hidden_folders_inside_a_bound_one_are_covered_again(tmp_path: Path) -> None:
+    if bwrap.executable() is None:
+        pytest.skip("bubblewrap (bwrap) is not installed")
+    project = tmp_path / "project"
+    (project / "podium-data").mkdir(parents=True)
+    (project / "podium.db").write_text("")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    hide = [str(project / "podium-data"), str(project / "podium.db"), str(elsewhere)]
+    args = bwrap.command("userns", 61000, ["true"], expose={str(project): 9}, hide=hide)
+    text = " ".join(args)
+    assert f"--ro-bind-fd 9 {project}" in text
+    assert f"--tmpfs {project / 'podium-data'} --remount-ro {project / 'podium-data'}" in text
+    assert f"--ro-bind /dev/null {project / 'podium.db'}" in text
+    assert str(elsewhere) not in text  # never bound: nothing to cover

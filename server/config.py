@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=3, ge=1)
     job_time_limit_seconds: int = Field(default=600, ge=1)
     worker_cache_dir: Path | None = None
+    refused_upload_mb_per_day: int = Field(
+        default=1024,
+        ge=1,
+        description="Bytes of refused submission uploads (422, 429) one user may send per "
+        "UTC day; past it, uploads get 429 before their body is read",
+    )
     blob_gc_interval_seconds: float = Field(
         default=3600.0,
         ge=0,

@@ -1,13 +1,55 @@
-"""Read an uploaded file from a request: the raw body, or the multipart field ``file``."""
+"""Uploads: checks that run before a body is read, and reading an organizer's file
+(the raw body, or the multipart field ``file``)."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from server.config import get_settings
 from server.exceptions import Invalid
 from server.storage import StoredBlob, get_blob_store
+
+Check = Callable[[Request], None]
+GATE_ATTRIBUTE = "podium_before_body"
+
+
+def before_body(check: Check) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a route: ``check(request)`` runs (in a thread) before its body is read.
+
+    FastAPI reads a form body before it solves any dependency; the check lets a
+    route refuse (401, 404, 429, ...) without spooling the upload first.
+    """
+
+    def mark(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(endpoint, GATE_ATTRIBUTE, check)
+        return endpoint
+
+    return mark
+
+
+async def run_gate(route: APIRoute, request: Request) -> None:
+    check: Check | None = getattr(route.endpoint, GATE_ATTRIBUTE, None)
+    if check is not None:
+        await run_in_threadpool(check, request)
+
+
+class GatedRoute(APIRoute):
+    """API routes whose :func:`before_body` check runs before FastAPI reads the body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            await run_gate(self, request)
+            return await handler(request)
+
+        return route
 
 
 async def read_upload(request: Request) -> StoredBlob:

@@ -10,14 +10,19 @@ from server.challenges.router import ManagedChallenge, VisibleChallenge
 from server.deps import CurrentUser, OptionalUser, SessionDep
 from server.jobs.dispatch import dispatch
 from server.storage import get_blob_store
+from server.submissions.gate import organizer_upload_gate
 from server.submissions.router import _safe_name as safe_name
+from server.uploads import GatedRoute, before_body
 
-router = APIRouter(prefix="/api/v1/challenges/{slug}/baselines", tags=["baselines"])
+router = APIRouter(
+    prefix="/api/v1/challenges/{slug}/baselines", tags=["baselines"], route_class=GatedRoute
+)
 
 MAX_DESCRIPTION_LENGTH = 2000
 
 
 @router.post("", response_model=BaselineRead, status_code=status.HTTP_201_CREATED)
+@before_body(organizer_upload_gate)
 def add_baseline(
     challenge: ManagedChallenge,
     host: CurrentUser,

@@ -6,7 +6,7 @@ from server.models.extras import Announcement, Baseline
 from server.models.outbox import OutboxMessage, OutboxStatus
 from server.models.submission import UNFINISHED, Submission, SubmissionStatus
 from server.models.team import Team, TeamMember
-from server.models.user import ApiToken, LoginFailure, Role, User
+from server.models.user import ApiToken, LoginFailure, RefusedUpload, Role, User
 
 __all__ = [
     "UNFINISHED",
@@ -20,6 +20,7 @@ __all__ = [
     "LoginFailure",
     "OutboxMessage",
     "OutboxStatus",
+    "RefusedUpload",
     "Role",
     "Submission",
     "SubmissionStatus",

@@ -9,13 +9,16 @@ from fastapi.responses import FileResponse
 from server.challenges.router import VisibleChallenge
 from server.config import get_settings
 from server.deps import CurrentUser, RowId, SessionDep
+from server.exceptions import Invalid, LimitReached
 from server.jobs.dispatch import dispatch
 from server.models import Challenge, Submission
 from server.storage import get_blob_store
 from server.submissions import service
+from server.submissions.gate import api_submission_gate, record_refused
 from server.submissions.schemas import SelectionRead, SelectionUpdate, SubmissionRead
+from server.uploads import GatedRoute, before_body
 
-router = APIRouter(prefix="/api/v1", tags=["submissions"])
+router = APIRouter(prefix="/api/v1", tags=["submissions"], route_class=GatedRoute)
 
 MAX_MESSAGE_LENGTH = 1000
 
@@ -31,6 +34,7 @@ def _safe_name(name: str | None, default: str) -> str:
     response_model=SubmissionRead,
     status_code=status.HTTP_201_CREATED,
 )
+@before_body(api_submission_gate)
 def submit(
     challenge: VisibleChallenge,
     user: CurrentUser,
@@ -45,17 +49,22 @@ def submit(
     """Submit predictions (validated now; a rejected file uses no quota) or a checkpoint."""
     store = get_blob_store()
     with store.stage_file(file.file, get_settings().max_upload_bytes) as staged:
-        submission, remaining = service.create_submission(
-            session,
-            challenge,
-            user,
-            staged,
-            _safe_name(file.filename, "predictions.csv" if kind == "csv" else "model"),
-            message,
-            kind,
-            config.file if config is not None else None,
-            store,
-        )
+        try:
+            submission, remaining = service.create_submission(
+                session,
+                challenge,
+                user,
+                staged,
+                _safe_name(file.filename, "predictions.csv" if kind == "csv" else "model"),
+                message,
+                kind,
+                config.file if config is not None else None,
+                store,
+            )
+        except (Invalid, LimitReached):
+            session.rollback()  # SQLite: let go of the write lock before recording
+            record_refused(user.id, staged.size)
+            raise
     # The job goes out only once the row is committed: a worker must find it.
     session.commit()
     dispatch([submission.id])

@@ -18,6 +18,7 @@ from server.config import Settings
 from server.deps import SESSION_COOKIE, SessionDep, SettingsDep, user_for_token
 from server.exceptions import PodiumError
 from server.models import User, utcnow
+from server.uploads import run_gate
 from server.web.rendering import environment
 
 # Anonymous forms (sign-in, sign-up) are tied to a random nonce in this cookie.
@@ -203,7 +204,7 @@ def error_page(request: Request, status_code: int, detail: str, headers: Any = N
                 allow_signup=False,
                 title=title,
                 detail=detail,
-                status_code=status_code,
+                error_status=status_code,
             )
         )
         response: Response = HTMLResponse(html, status_code=status_code)
@@ -224,6 +225,7 @@ class PageRoute(APIRoute):
 
         async def route(request: Request) -> Response:
             try:
+                await run_gate(self, request)  # before the body is read (uploads)
                 return await handler(request)
             except LoginRequired:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -9,6 +9,7 @@ organizers (they have the API and exports before that).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, File, Form, HTTPException, UploadFile
@@ -24,16 +25,18 @@ from server.announcements import service as announcements
 from server.challenges import service as challenges
 from server.challenges.service import is_accepting
 from server.deps import RowId
-from server.exceptions import NotFound, PodiumError
+from server.exceptions import Invalid, LimitReached, NotFound, PodiumError
 from server.jobs.dispatch import dispatch
 from server.leaderboard import service as leaderboards
 from server.models import Challenge, ChallengeFile, ChallengeState, Role, Team, User, utcnow
 from server.scoring.metrics import get_metric
 from server.storage import get_blob_store
 from server.submissions import service as submissions
+from server.submissions.gate import page_submission_gate, record_refused
 from server.submissions.router import MAX_MESSAGE_LENGTH, _safe_name
 from server.teams import service as teams
-from server.web.context import Page, PageDep, PageRoute, safe_next
+from server.uploads import before_body
+from server.web.context import LoginRequired, Page, PageDep, PageRoute, safe_next
 from server.web.history import chart_data, interleaved, public_points, team_history
 from server.web.rendering import STATIC_DIR, STATIC_URL, environment, time_left
 
@@ -228,6 +231,7 @@ def my_submissions(
 
 
 @router.post("/c/{slug}/submissions", response_class=HTMLResponse)
+@before_body(partial(page_submission_gate, login_required=LoginRequired))
 def upload(
     slug: str,
     page: PageDep,
@@ -266,6 +270,8 @@ def upload(
             )
     except (HTTPException, PodiumError) as refused:
         session.rollback()
+        if isinstance(refused, (Invalid, LimitReached)) and file.size is not None:
+            record_refused(user.id, file.size)
         return _submissions_page(page, challenge, _status_of(refused), error=str(refused.detail))
     # The job goes out only once the row is committed: a worker must find it.
     session.commit()

@@ -120,3 +120,127 @@ def test_the_server_collects_periodically(
         while stray.path.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
     assert not stray.path.exists()
+
+
+CHUNK = 1024 * 1024
+BOUNDARY = "podiumtestboundary"
+
+
+def _post_unread(app: object, path: str, headers: dict[str, str], chunks: int) -> tuple[int, int]:
+    """POST a multipart upload of ``chunks`` MB straight to the ASGI app: (status, chunks read)."""
+    import anyio
+
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="p.csv"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{BOUNDARY}--\r\n".encode()
+    parts = [head, *([b"0" * CHUNK] * chunks), tail]
+    sent = 0
+    status: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        nonlocal sent
+        if sent < len(parts):
+            sent += 1
+            return {"type": "http.request", "body": parts[sent - 1], "more_body": sent < len(parts)}
+        await anyio.sleep(3600)  # the client keeps the connection open
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(int(message["status"]))  # type: ignore[call-overload]
+
+    all_headers = {
+        "content-type": f"multipart/form-data; boundary={BOUNDARY}",
+        "content-length": str(sum(len(p) for p in parts)),
+        **headers,
+    }
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in all_headers.items()],
+        "client": ("203.0.113.9", 1234),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+
+    async def call() -> None:
+        with anyio.fail_after(120):
+            await app(scope, receive, send)  # type: ignore[operator]
+
+    anyio.run(call)
+    return status[0], max(min(sent - 1, chunks), 0)  # filler chunks handed to the app
+
+
+def test_uploads_are_refused_before_their_body_is_read(
+    api: TestClient, organizer_token: str, participant_token: str, data_dir: Path
+) -> None:
+    fixture = create_challenge(api, organizer_token)
+    open_challenge_now(api, organizer_token, fixture.slug)
+    create_challenge(api, organizer_token, slug="draft")
+    create_challenge(api, organizer_token, slug="closed")
+    open_challenge_now(api, organizer_token, "closed")
+    closed = api.patch(
+        "/api/v1/challenges/closed", json={"state": "closed"}, headers=auth(organizer_token)
+    )
+    assert closed.status_code == 200, closed.text
+    app = api.app
+    cases = [
+        (f"/api/v1/challenges/{fixture.slug}/submissions", {}, 401),
+        (f"/api/v1/challenges/{fixture.slug}/submissions", auth("pod_not-a-real-token"), 401),
+        ("/api/v1/challenges/draft/submissions", auth(participant_token), 404),
+        ("/api/v1/challenges/closed/submissions", auth(participant_token), 403),
+        ("/api/v1/challenges/nope/submissions", {}, 404),
+        (f"/api/v1/challenges/{fixture.slug}/baselines", {}, 401),
+        (f"/api/v1/challenges/{fixture.slug}/baselines", auth(participant_token), 403),
+        (f"/c/{fixture.slug}/submissions", {}, 303),  # the sign-in page
+        ("/c/closed/submissions", {"cookie": f"podium_session={participant_token}"}, 403),
+    ]
+    for path, headers, expected in cases:
+        status, read = _post_unread(app, path, headers, chunks=64)
+        assert (status, read) == (expected, 0), (path, status, read)
+    # The control: an upload that passes the checks is read (and refused: not a CSV).
+    status, read = _post_unread(
+        app, f"/api/v1/challenges/{fixture.slug}/submissions", auth(participant_token), chunks=3
+    )
+    assert (status, read) == (422, 3)
+
+
+def test_refused_bytes_have_a_daily_budget_per_user(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, make_user: Callable[..., str]
+) -> None:
+    monkeypatch.setenv("PODIUM_REFUSED_UPLOAD_MB_PER_DAY", "1")
+    get_settings.cache_clear()
+    from server.app import create_app
+
+    organizer, student, classmate = make_user("olga", "organizer"), make_user("s1"), make_user("s2")
+    with TestClient(create_app(recover_jobs=False)) as api:
+        fixture = create_challenge(api, organizer, daily_submission_limit=1)
+        open_challenge_now(api, organizer, fixture.slug)
+        statuses = [
+            submit(api, student, fixture.slug, _junk(400 * 1024, seed))["status_code"]
+            for seed in range(3)
+        ]
+        assert statuses == [422, 422, 422]
+        refused = api.post(
+            f"/api/v1/challenges/{fixture.slug}/submissions",
+            files={"file": ("p.csv", fixture.predictions(), "text/csv")},
+            headers=auth(student),
+        )
+        assert refused.status_code == 429, refused.text
+        assert "refused uploads" in refused.json()["detail"]
+        assert int(refused.headers["retry-after"]) > 0
+        # Another user is not affected, and a quota refusal (429) counts too.
+        assert submit(api, classmate, fixture.slug, fixture.predictions())["status_code"] == 201
+        status, read = _post_unread(
+            api.app, f"/api/v1/challenges/{fixture.slug}/submissions", auth(student), chunks=1
+        )
+        assert (status, read) == (429, 0)

@@ -15,6 +15,8 @@ before its body is read.
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from fastapi import Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,10 +25,11 @@ from server.challenges.service import get_challenge
 from server.config import Settings, get_settings
 from server.db import session_scope
 from server.deps import SESSION_COOKIE, user_for_token
-from server.exceptions import Forbidden, LimitReached, Unauthorized
-from server.models import RefusedUpload, User, utcnow
+from server.exceptions import Forbidden, Invalid, LimitReached, Unauthorized
+from server.models import Challenge, RefusedUpload, Submission, User, utcnow
+from server.storage import get_blob_store
 from server.submissions.quota import day_start, next_reset
-from server.submissions.service import check_window
+from server.submissions.service import check_window, create_submission
 
 
 def refused_today(session: Session, user_id: int) -> int:
@@ -55,6 +58,30 @@ def record_refused(user_id: int, size: int) -> None:
     """Count a refused upload's bytes (its own transaction: the request's rolls back)."""
     with session_scope() as session:
         session.add(RefusedUpload(user_id=user_id, size=size))
+
+
+def receive_submission(
+    session: Session,
+    challenge: Challenge,
+    user: User,
+    upload: BinaryIO,
+    file_name: str,
+    message: str,
+    kind: str,
+    config: BinaryIO | None,
+) -> tuple[Submission, int]:
+    """Stage the upload and create the submission (API and page); a refused file
+    is deleted and its bytes count against the uploader's daily budget."""
+    store = get_blob_store()
+    with store.stage_file(upload, get_settings().max_upload_bytes) as staged:
+        try:
+            return create_submission(
+                session, challenge, user, staged, file_name, message, kind, config, store
+            )
+        except (Invalid, LimitReached):
+            session.rollback()  # SQLite: let go of the write lock before recording
+            record_refused(user.id, staged.size)
+            raise
 
 
 def _bearer(request: Request) -> str | None:

@@ -7,14 +7,12 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import FileResponse
 
 from server.challenges.router import VisibleChallenge
-from server.config import get_settings
 from server.deps import CurrentUser, RowId, SessionDep
-from server.exceptions import Invalid, LimitReached
 from server.jobs.dispatch import dispatch
 from server.models import Challenge, Submission
 from server.storage import get_blob_store
 from server.submissions import service
-from server.submissions.gate import api_submission_gate, record_refused
+from server.submissions.gate import api_submission_gate, receive_submission
 from server.submissions.schemas import SelectionRead, SelectionUpdate, SubmissionRead
 from server.uploads import GatedRoute, before_body
 
@@ -47,24 +45,16 @@ def submit(
     ] = None,
 ) -> object:
     """Submit predictions (validated now; a rejected file uses no quota) or a checkpoint."""
-    store = get_blob_store()
-    with store.stage_file(file.file, get_settings().max_upload_bytes) as staged:
-        try:
-            submission, remaining = service.create_submission(
-                session,
-                challenge,
-                user,
-                staged,
-                _safe_name(file.filename, "predictions.csv" if kind == "csv" else "model"),
-                message,
-                kind,
-                config.file if config is not None else None,
-                store,
-            )
-        except (Invalid, LimitReached):
-            session.rollback()  # SQLite: let go of the write lock before recording
-            record_refused(user.id, staged.size)
-            raise
+    submission, remaining = receive_submission(
+        session,
+        challenge,
+        user,
+        file.file,
+        _safe_name(file.filename, "predictions.csv" if kind == "csv" else "model"),
+        message,
+        kind,
+        config.file if config is not None else None,
+    )
     # The job goes out only once the row is committed: a worker must find it.
     session.commit()
     dispatch([submission.id])

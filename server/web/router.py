@@ -25,14 +25,13 @@ from server.announcements import service as announcements
 from server.challenges import service as challenges
 from server.challenges.service import is_accepting
 from server.deps import RowId
-from server.exceptions import Invalid, LimitReached, NotFound, PodiumError
+from server.exceptions import NotFound, PodiumError
 from server.jobs.dispatch import dispatch
 from server.leaderboard import service as leaderboards
 from server.models import Challenge, ChallengeFile, ChallengeState, Role, Team, User, utcnow
 from server.scoring.metrics import get_metric
-from server.storage import get_blob_store
 from server.submissions import service as submissions
-from server.submissions.gate import page_submission_gate, record_refused
+from server.submissions.gate import page_submission_gate, receive_submission
 from server.submissions.router import MAX_MESSAGE_LENGTH, _safe_name
 from server.teams import service as teams
 from server.uploads import before_body
@@ -254,24 +253,19 @@ def upload(
         )
     kind = kind if kind in ("csv", "checkpoint") else "csv"
     has_config = config is not None and bool(config.filename)
-    store = get_blob_store()
     try:
-        with store.stage_file(file.file, page.settings.max_upload_bytes) as staged:
-            submission, _ = submissions.create_submission(
-                session,
-                challenge,
-                user,
-                staged,
-                _safe_name(file.filename, "predictions.csv" if kind == "csv" else "model"),
-                message,
-                kind,
-                config.file if config is not None and has_config else None,
-                store,
-            )
+        submission, _ = receive_submission(
+            session,
+            challenge,
+            user,
+            file.file,
+            _safe_name(file.filename, "predictions.csv" if kind == "csv" else "model"),
+            message,
+            kind,
+            config.file if config is not None and has_config else None,
+        )
     except (HTTPException, PodiumError) as refused:
         session.rollback()
-        if isinstance(refused, (Invalid, LimitReached)) and file.size is not None:
-            record_refused(user.id, file.size)
         return _submissions_page(page, challenge, _status_of(refused), error=str(refused.detail))
     # The job goes out only once the row is committed: a worker must find it.
     session.commit()

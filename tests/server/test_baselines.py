@@ -69,6 +69,7 @@ def test_baseline_rows_never_rank_and_never_count_as_teams(
     assert page.index("Baseline · CNN (course)") < page.index(">alice<")
     assert page.index(">alice<") < page.index("Baseline · MLP") < page.index(">bob<")
     assert page.count('class="baseline-row"') == 2
+    assert "reference models: they have no rank" in page
     # The team chart draws them as horizontal lines.
     team_page = api.get(f"/c/{slug}/teams/bob").text
     chart = json.loads(team_page.split('id="chart-data">')[1].split("</script>")[0])

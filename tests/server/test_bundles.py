@@ -52,6 +52,21 @@ def test_schema_files_match_the_create_schema() -> None:
         )
 
 
+def test_every_create_setting_is_carried_by_bundles_and_clones() -> None:
+    """bundles.settings_of reads each ChallengeCreate field off the model by name: a new
+    setting stored under another name would silently fall back to its default."""
+    from server.challenges.bundles import NOT_IN_BUNDLES
+    from server.challenges.schemas import ChallengeCreate
+    from server.models import Challenge
+
+    missing = [
+        name
+        for name in ChallengeCreate.model_fields
+        if name not in NOT_IN_BUNDLES and not hasattr(Challenge, name)
+    ]
+    assert not missing, f"teach server/challenges/bundles.py:settings_of to read {missing}"
+
+
 def test_a_bundle_round_trips(
     api: TestClient, organizer_token: str, participant_token: str
 ) -> None:

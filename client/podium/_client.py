@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
@@ -535,8 +536,16 @@ class Client(RulesMixin):
         config: str | os.PathLike[str] | None = None,
         *,
         progress: bool | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> Submission:
         """Submit predictions (``kind="csv"``) or a model (``kind="checkpoint"``).
+
+        `metadata` is the submission's fact sheet, a JSON object of at most
+        64 KB (model, hidden_sizes, activation, optimizer, learning_rate,
+        batch_size, epochs, dropout, weight_decay, seed, val_metric, and
+        curve: a list of {epoch, train_loss, val_loss, val_metric}); other
+        keys are kept and shown as text. A malformed one raises
+        `ValidationError` and costs no quota.
 
         The file is streamed from disk. For a weights-only checkpoint,
         `config` is the JSON file naming the model family. Returns the queued
@@ -559,6 +568,8 @@ class Client(RulesMixin):
         data = {"kind": kind}
         if message is not None:
             data["message"] = message
+        if metadata is not None:
+            data["metadata"] = json.dumps(dict(metadata), allow_nan=False)
 
         def factory(stack: ExitStack) -> httpx.Request:
             fh = stack.enter_context(source.open("rb"))

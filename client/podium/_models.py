@@ -220,6 +220,7 @@ class Submission:
     selected_for_final: bool = False
     remaining_today: int | None = None
     file_name: str | None = None
+    metadata: dict[str, Any] | None = field(default=None, repr=False)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -251,6 +252,7 @@ class Submission:
             selected_for_final=bool(data.get("selected_for_final")),
             remaining_today=_int(data.get("remaining_today")),
             file_name=_opt_str(data.get("file_name")),
+            metadata=dict(meta) if isinstance(meta := data.get("metadata"), Mapping) else None,
             raw=_raw(data),
         )
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import Base, utcnow
@@ -63,6 +64,8 @@ class Submission(Base):
     # resampled scores as float32 bytes for paired comparisons).
     public_ci_halfwidth: Mapped[float | None] = mapped_column(default=None)
     public_bootstrap: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # The team's fact sheet (server.teaching.metadata): data only, never executed.
+    run_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     team: Mapped[Team | None] = relationship()
     user: Mapped[User | None] = relationship()

@@ -11,6 +11,7 @@ from server.deps import CurrentUser, RowId, SessionDep
 from server.jobs.dispatch import dispatch
 from server.models import Challenge, Submission
 from server.storage import get_blob_store
+from server.submissions import metadata as fact_sheet
 from server.submissions import service
 from server.submissions.gate import api_submission_gate, receive_submission
 from server.submissions.schemas import SelectionRead, SelectionUpdate, SubmissionRead
@@ -43,8 +44,12 @@ def submit(
     config: Annotated[
         UploadFile | None, File(description="Model config JSON (weights-only checkpoints)")
     ] = None,
+    metadata: Annotated[
+        str | None, Form(description="Fact sheet: a JSON object of at most 64 KB")
+    ] = None,
 ) -> object:
     """Submit predictions (validated now; a rejected file uses no quota) or a checkpoint."""
+    run_metadata = fact_sheet.parse(metadata)  # refused before anything is stored
     submission, remaining = receive_submission(
         session,
         challenge,
@@ -55,6 +60,7 @@ def submit(
         kind,
         config.file if config is not None else None,
     )
+    submission.run_metadata = run_metadata
     # The job goes out only once the row is committed: a worker must find it.
     session.commit()
     dispatch([submission.id])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -31,6 +32,9 @@ class SubmissionRead(BaseModel):
     parameter_count: int | None = None
     inference_seconds_per_1k: float | None = None
     peak_memory_mb: float | None = None
+    metadata: dict[str, Any] | None = Field(
+        default=None, description="The fact sheet sent with the submission (JSON object)"
+    )
     remaining_today: int | None = Field(
         default=None, description="Submissions your team has left today (on creation)"
     )

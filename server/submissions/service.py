@@ -64,6 +64,7 @@ def to_read(
         parameter_count=submission.parameter_count,
         inference_seconds_per_1k=submission.inference_seconds_per_1k,
         peak_memory_mb=submission.peak_memory_mb,
+        metadata=submission.run_metadata,
         remaining_today=remaining_today,
         queue_position=queue_position,
     )

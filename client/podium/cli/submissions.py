@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,6 +27,18 @@ def _submission_id(value: str) -> SubmissionId:
     return int(value) if value.isdigit() else value
 
 
+def _read_meta(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise fail(f"cannot read {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise fail(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise fail(f'{path} must hold a JSON object, e.g. {{"model": "mlp"}}')
+    return data
+
+
 def submit(
     ctx: typer.Context,
     slug: Slug,
@@ -40,6 +53,10 @@ def submit(
         Path | None,
         typer.Option("--config", help="JSON config of a weights-only checkpoint."),
     ] = None,
+    meta: Annotated[
+        Path | None,
+        typer.Option("--meta", help="Fact sheet: a JSON object (hyper-parameters, curve)."),
+    ] = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait for the score, then show rank and quota.")
     ] = False,
@@ -50,7 +67,10 @@ def submit(
 ) -> None:
     """Submit a file. Exit code 1 if the server refuses it or (with --wait) it fails."""
     client = get_client(ctx)
-    sub = client.submit(slug, file, message=message, kind=kind.value, config=config)
+    metadata = _read_meta(meta) if meta is not None else None
+    sub = client.submit(
+        slug, file, message=message, kind=kind.value, config=config, metadata=metadata
+    )
     if wait and not sub.finished:
         typer.echo(
             f"Uploaded {file.name} as submission #{sub.id}; waiting for its score...", err=True

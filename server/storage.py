@@ -30,6 +30,10 @@ class StoredBlob:
     size: int
     path: Path
 
+    def commit(self) -> StoredBlob:
+        """Already in the store (see :class:`StagedBlob`)."""
+        return self
+
 
 @dataclass(frozen=True)
 class StagedBlob(StoredBlob):
@@ -117,8 +121,8 @@ class BlobStore:
         with open(path, "rb") as source:
             return self.put_file(source)
 
-    async def put_stream(self, stream: AsyncIterator[bytes], max_bytes: int) -> StoredBlob:
-        """Stream an async body to disk (request bodies), hashing as it goes."""
+    async def stage_stream(self, stream: AsyncIterator[bytes], max_bytes: int) -> StagedBlob:
+        """Stream an async body to a staged file (request bodies), hashing as it goes."""
         digest = hashlib.sha256()
         size = 0
         handle, temp_path = self._new_temp()
@@ -132,10 +136,11 @@ class BlobStore:
                         raise BodyTooLarge(max_bytes)
                     digest.update(chunk)
                     await anyio.to_thread.run_sync(handle.write, chunk)
-            return self._commit(temp_path, digest.hexdigest(), size)
         except BaseException:
             temp_path.unlink(missing_ok=True)
             raise
+
+        return StagedBlob(digest.hexdigest(), size, temp_path, self)
 
     def copy_to(self, sha256: str, destination: Path) -> None:
         shutil.copyfile(self.path_for(sha256), destination)

@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 
 from server.config import get_settings
 from server.exceptions import Invalid
-from server.storage import StoredBlob, get_blob_store
+from server.storage import StagedBlob, get_blob_store
 
 Check = Callable[[Request], None]
 GATE_ATTRIBUTE = "podium_before_body"
@@ -52,8 +52,9 @@ class GatedRoute(APIRoute):
         return route
 
 
-async def read_upload(request: Request) -> StoredBlob:
-    """Stream the uploaded file to the blob store (size-capped, never whole in memory)."""
+async def read_upload(request: Request) -> StagedBlob:
+    """Stage the uploaded file (size-capped, never whole in memory): the caller commits
+    it to the store once accepted, or discards it (``with staged:``)."""
     settings = get_settings()
     store = get_blob_store(settings)
     content_type = request.headers.get("content-type", "")
@@ -63,5 +64,5 @@ async def read_upload(request: Request) -> StoredBlob:
         if not isinstance(upload, UploadFile):
             raise Invalid("multipart upload needs a field named 'file'")
         upload.file.seek(0)
-        return store.put_file(upload.file, settings.max_upload_bytes)
-    return await store.put_stream(request.stream(), settings.max_upload_bytes)
+        return store.stage_file(upload.file, settings.max_upload_bytes)
+    return await store.stage_stream(request.stream(), settings.max_upload_bytes)

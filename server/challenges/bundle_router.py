@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -28,9 +29,11 @@ class CloneRequest(BaseModel):
     title: str = Field(min_length=1, max_length=200)
 
 
-async def host_upload(request: Request, host: Organizer) -> StoredBlob:
-    # Depends on the host check so that nobody else can make us store a body.
-    return await read_upload(request)
+async def host_upload(request: Request, host: Organizer) -> AsyncIterator[StoredBlob]:
+    # Depends on the host check so that nobody else can make us store a body. The
+    # archive is staged, read in place, and deleted afterwards (never kept).
+    with await read_upload(request) as staged:
+        yield staged
 
 
 @router.get("/challenge-bundles/schema")
@@ -51,9 +54,7 @@ def create_from_bundle(
     """Create a challenge from a bundle zip (raw body or multipart ``file``): its settings,
     files, solution and hidden inputs, all checked first; a refused bundle creates nothing."""
     store = get_blob_store()
-    bundle = bundles.read_bundle(
-        store.path_for(blob.sha256), store, get_settings().max_upload_bytes
-    )
+    bundle = bundles.read_bundle(blob.path, store, get_settings().max_upload_bytes)
     challenge = bundles.create_from_bundle(session, bundle, host, store, open_it=open)
     return service.read_one(session, challenge)
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
@@ -37,9 +38,13 @@ VisibleChallenge = Annotated[Challenge, Depends(visible_challenge)]
 ManagedChallenge = Annotated[Challenge, Depends(managed_challenge)]
 
 
-async def organizer_upload(request: Request, challenge: ManagedChallenge) -> StoredBlob:
+async def organizer_upload(
+    request: Request, challenge: ManagedChallenge
+) -> AsyncIterator[StoredBlob]:
     # Depends on the organizer check so that nobody else can make us store a body.
-    return await read_upload(request)
+    # Staged: the service commits it to the store once accepted; a refusal leaves nothing.
+    with await read_upload(request) as staged:
+        yield staged
 
 
 OrganizerUpload = Annotated[StoredBlob, Depends(organizer_upload)]

@@ -263,6 +263,7 @@ def put_file(session: Session, challenge: Challenge, name: str, blob: StoredBlob
     if existing is None:
         existing = ChallengeFile(challenge_id=challenge.id, name=name, sha256="", size=0)
         session.add(existing)
+    blob = blob.commit()  # a staged upload joins the store only now
     existing.sha256 = blob.sha256
     existing.size = blob.size
     existing.created_at = utcnow()
@@ -281,11 +282,13 @@ def get_file(session: Session, challenge: Challenge, name: str) -> ChallengeFile
     return file
 
 
-def _parse_solution(session: Session, challenge: Challenge, sha256: str, metric: str) -> Any:
+def _parse_solution(
+    session: Session, challenge: Challenge, sha256: str, metric: str, path: Path | None = None
+) -> Any:
     from server.storage import get_blob_store
 
     try:
-        return load_solution(get_blob_store().path_for(sha256), metric, sha256)
+        return load_solution(path or get_blob_store().path_for(sha256), metric, sha256)
     except SolutionError as error:
         raise Invalid(f"solution rejected: {error}") from None
 
@@ -295,7 +298,7 @@ def put_solution(
 ) -> SolutionRead:
     if challenge.state == ChallengeState.finalized:
         raise Conflict("the challenge is finalized; its solution can no longer change")
-    solution = _parse_solution(session, challenge, blob.sha256, challenge.metric)
+    solution = _parse_solution(session, challenge, blob.sha256, challenge.metric, blob.path)
     if challenge.hidden_inputs_sha256 is not None:
         rows = _npy_rows(store, challenge.hidden_inputs_sha256)
         if rows != len(solution.ids):
@@ -303,6 +306,7 @@ def put_solution(
                 f"the solution has {len(solution.ids)} rows but the hidden inputs have {rows}; "
                 "their rows must align"
             )
+    blob = blob.commit()  # accepted: a staged upload joins the store only now
     challenge.solution_sha256 = blob.sha256
     challenge.solution_target = solution.target
     challenge.solution_rows = len(solution.ids)
@@ -350,7 +354,7 @@ def put_hidden_inputs(
     """Validate an .npy array of hidden inputs against the declared spec."""
     if challenge.state == ChallengeState.finalized:
         raise Conflict("the challenge is finalized; its hidden inputs can no longer change")
-    array = load_npy(store.path_for(blob.sha256))
+    array = load_npy(blob.path)
     spec = challenge.checkpoint_spec or {}
     expected_shape = list(spec.get("input_shape", [1, 28, 28]))
     expected_dtype = spec.get("input_dtype", "float32")
@@ -369,6 +373,7 @@ def put_hidden_inputs(
             f"hidden inputs have {array.shape[0]} rows but the solution has "
             f"{challenge.solution_rows}; row i must be the input of the solution's i-th id"
         )
+    blob = blob.commit()  # accepted: a staged upload joins the store only now
     challenge.hidden_inputs_sha256 = blob.sha256
     return HiddenInputsRead(
         sha256=blob.sha256,

@@ -244,3 +244,35 @@ def test_refused_bytes_have_a_daily_budget_per_user(
             api.app, f"/api/v1/challenges/{fixture.slug}/submissions", auth(student), chunks=1
         )
         assert (status, read) == (429, 0)
+
+
+def test_refused_organizer_uploads_leave_nothing_either(
+    api: TestClient, organizer_token: str, data_dir: Path
+) -> None:
+    body = {
+        "slug": "mixed",
+        "title": "Mixed",
+        "metric": "accuracy",
+        "submission_kinds": ["csv", "checkpoint"],
+        "checkpoint_spec": {"formats": ["safetensors"]},
+    }
+    assert api.post("/api/v1/challenges", json=body, headers=auth(organizer_token)).is_success
+    before = _store_files(data_dir)
+    refusals = [
+        ("/api/v1/challenges/mixed/solution", b"id,label\n1,2\n" * 5000),
+        ("/api/v1/challenges/mixed/hidden-inputs", b"PK\x03\x04" + b"0" * 100_000),
+        ("/api/v1/challenges/mixed/files/..secret", b"a public file with a bad name"),
+        ("/api/v1/challenge-bundles", b"PK\x03\x04 not really a zip" * 1000),
+    ]
+    for path, content in refusals:
+        method = api.post if path.endswith("bundles") else api.put
+        response = method(path, content=content, headers=auth(organizer_token))
+        assert response.status_code in (400, 422), (path, response.status_code, response.text)
+    assert _store_files(data_dir) == before
+    accepted = api.put(
+        "/api/v1/challenges/mixed/files/train.csv",
+        content=b"id,pixel0,label\n0,0.5,3\n",
+        headers=auth(organizer_token),
+    )
+    assert accepted.status_code == 201, accepted.text
+    assert len(_store_files(data_dir)) == len(before) + 1

@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
 
@@ -32,6 +32,7 @@ from baselines.export import (
     save_checkpoint,
     write_predictions,
 )
+from baselines.factsheet import fact_sheet
 from baselines.models import ACTIVATIONS, MODEL_FAMILIES, build_model, count_parameters
 from baselines.train import (
     DEFAULT_SEED,
@@ -185,7 +186,7 @@ def train_command(args: argparse.Namespace) -> int:
     outputs = write_outputs(result, data, args.out or RUNS_ROOT / args.model, args.torchscript)
     if args.submit:
         message = args.message or summary(result)
-        return submit(args.submit, outputs, args.submit_as, message)
+        return submit(args.submit, outputs, args.submit_as, message, fact_sheet(result))
     return 0
 
 
@@ -209,7 +210,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     )
     if args.submit:
         message = args.message or f"{summary(best)} (best of a {trials}-trial sweep)"
-        return submit(args.submit, outputs, args.submit_as, message)
+        return submit(args.submit, outputs, args.submit_as, message, fact_sheet(best))
     return 0
 
 
@@ -329,18 +330,27 @@ def import_podium() -> ModuleType:
     return podium
 
 
-def submit(slug: str, outputs: Outputs, kind: str, message: str) -> int:
-    """Send the run's CSV or checkpoint to challenge ``slug`` and wait for its score."""
+def submit(
+    slug: str, outputs: Outputs, kind: str, message: str, metadata: dict[str, Any] | None = None
+) -> int:
+    """Send the run's CSV or checkpoint (with its fact sheet) to ``slug``; wait for its score."""
     podium = import_podium()
     try:
         with podium.Client() as client:
             if kind == "checkpoint":
                 submission = client.submit(
-                    slug, outputs.weights, message=message, kind=kind, config=outputs.config
+                    slug,
+                    outputs.weights,
+                    message=message,
+                    kind=kind,
+                    config=outputs.config,
+                    metadata=metadata,
                 )
             else:
                 assert outputs.predictions is not None  # check_submittable made sure
-                submission = client.submit(slug, outputs.predictions, message=message, kind=kind)
+                submission = client.submit(
+                    slug, outputs.predictions, message=message, kind=kind, metadata=metadata
+                )
             print(f"submitted #{submission.id} ({kind}); waiting for its score...")
             submission = client.wait(submission.id)
     except podium.PodiumError as error:

@@ -6,6 +6,7 @@ Submitting to a live server is left to the end-to-end tests (tests/e2e).
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import sys
 import types
@@ -19,6 +20,7 @@ from baselines.cli import main
 from baselines.data import TRAIN_IMAGES, TRAIN_LABELS
 from baselines.export import load_checkpoint
 from baselines.models import MODEL_FAMILIES
+from server.submissions import metadata
 
 
 def dry_run(challenge_dir: Path) -> list[str]:
@@ -142,6 +144,16 @@ def fake_podium(monkeypatch: pytest.MonkeyPatch, challenge_dir: Path) -> type[Fa
     return FakeClient
 
 
+def assert_fact_sheet(sheet: dict[str, Any], family: str, epochs: int) -> None:
+    """The run's hyper-parameters and curve, in a form the server accepts as it is."""
+    assert metadata.parse(json.dumps(sheet)) == sheet
+    assert sheet["model"] == family and sheet["epochs"] == epochs
+    assert sheet["optimizer"] == "adam" and sheet["learning_rate"] > 0
+    assert [point["epoch"] for point in sheet["curve"]] == list(range(1, epochs + 1))
+    assert all(point["train_loss"] >= 0 for point in sheet["curve"])
+    assert sheet["parameters"] > 0
+
+
 def test_submit_downloads_the_challenge_then_sends_the_csv(
     fake_podium: type[FakeClient],
     tmp_path: Path,
@@ -154,7 +166,9 @@ def test_submit_downloads_the_challenge_then_sends_the_csv(
     assert (download, slug, path) == ("download", "mnist", Path("data/mnist"))
     assert submit[1][:2] == ("mnist", "predictions.csv")
     assert submit[1][2].startswith("neuron, 1 epoch, seed 1")
+    sheet = submit[1][3].pop("metadata")
     assert submit[1][3] == {"kind": "csv"}
+    assert_fact_sheet(sheet, "neuron", epochs=1)
     assert wait == ("wait", 7)
     assert (tmp_path / "runs" / "neuron" / "predictions.csv").is_file()
     assert "public score 0.97 (4 submissions left today)" in capsys.readouterr().out
@@ -170,7 +184,10 @@ def test_submit_as_checkpoint_sends_weights_and_config(
     assert main(argv) == 0
     (_, (slug, name, message, kwargs)) = fake_podium.calls[0]
     assert (slug, name, message) == ("mnist", "model.safetensors", "my cnn")
+    sheet = kwargs.pop("metadata")
     assert kwargs == {"kind": "checkpoint", "config": tmp_path / "model.json"}
+    assert_fact_sheet(sheet, "mlp", epochs=1)
+    assert sheet["hidden_sizes"] and sheet["activation"]
 
 
 def test_submit_without_the_client_says_how_to_install_it(
@@ -214,6 +231,7 @@ def test_a_checkpoint_submission_needs_no_test_inputs(
     download, submit, wait = fake_podium.calls
     assert download == ("download", ("hidden", Path("data/hidden")))
     assert submit[1][:2] == ("hidden", "model.safetensors")
+    assert submit[1][3].pop("metadata")["model"] == "cnn"
     assert submit[1][3] == {"kind": "checkpoint", "config": Path("runs/cnn/model.json")}
     assert wait == ("wait", 7)
     out = tmp_path / "runs" / "cnn"

@@ -28,7 +28,9 @@ from server.insight.router import router as insight_router
 from server.leaderboard.router import router as leaderboard_router
 from server.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from server.submissions.router import router as submissions_router
+from server.teaching.factsheets import install as install_fact_sheets
 from server.teams.router import router as teams_router
+from server.web.rendering import environment
 from server.web.router import install_web
 from server.workers.router import queue_router, worker_router
 
@@ -137,5 +139,6 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
     ):
         app.include_router(router)
     install_web(app)
+    install_fact_sheets(environment())
     app.include_router(insight_pages)
     return app

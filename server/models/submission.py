@@ -28,6 +28,17 @@ class Submission(Base):
     __table_args__ = (
         Index("ix_submission_challenge_status", "challenge_id", "status"),
         Index("ix_submission_team_created_at", "team_id", "created_at"),
+        # Covers the board query (best scored row per team): measured 5x faster on
+        # 10,000 teams (docs/benchmarks.md).
+        Index(
+            "ix_submission_board",
+            "challenge_id",
+            "status",
+            "team_id",
+            "public_score",
+            "created_at",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -67,15 +67,19 @@ class Invalid(PodiumError):
 
 
 class LimitReached(PodiumError):
-    """A rate or submission limit refuses; ``retry_after`` seconds until it allows (429)."""
+    """A rate or submission limit refuses; ``retry_after`` seconds until it allows (429).
+
+    ``retry_after`` None: no wait will do (a total limit); no Retry-After is sent.
+    """
 
     status = 429
 
     def __init__(
-        self, detail: str, retry_after: float, *, headers: Mapping[str, str] | None = None
+        self, detail: str, retry_after: float | None, *, headers: Mapping[str, str] | None = None
     ) -> None:
-        self.retry_after = max(1, int(retry_after + 0.999))
-        super().__init__(detail, headers={"Retry-After": str(self.retry_after), **(headers or {})})
+        self.retry_after = None if retry_after is None else max(1, int(retry_after + 0.999))
+        retry = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+        super().__init__(detail, headers={**retry, **(headers or {})})
 
 
 class Unavailable(PodiumError):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -17,6 +18,60 @@ def _as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _known_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone '{value}'; use an IANA name such as 'Europe/Paris' or 'UTC'"
+        ) from None
+    return value
+
+
+class Window(BaseModel):
+    """At most ``count`` submissions in any rolling ``minutes``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(ge=1, le=10_000)
+    minutes: int = Field(ge=1, le=43_200, description="Length of the rolling window")
+
+
+class Limits(BaseModel):
+    """Submission limits per team; every one that is set must allow a submission."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    per_day: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Per day; a day starts at midnight in the challenge's timezone "
+        "(daily_submission_limit is an alias)",
+    )
+    per_window: Window | None = Field(default=None, description="Rolling window")
+    total: int | None = Field(default=None, ge=1, le=100_000, description="Over the challenge")
+    min_interval_seconds: int | None = Field(
+        default=None, ge=1, le=86_400, description="Cool-down between two submissions of a team"
+    )
+
+
+def _merge_daily_alias(
+    fields_set: set[str], daily: int | None, limits: Limits | None
+) -> tuple[int | None, Limits | None]:
+    """Reconcile ``daily_submission_limit`` with ``limits.per_day`` (same limit, two names)."""
+    if limits is None:
+        return daily, None
+    if "daily_submission_limit" in fields_set and daily is not None:
+        if limits.per_day is not None and limits.per_day != daily:
+            raise ValueError(
+                "daily_submission_limit and limits.per_day are the same limit; "
+                "give one of them, or the same value"
+            )
+        limits = limits.model_copy(update={"per_day": daily})
+    return limits.per_day, limits
 
 
 class CheckpointSpec(BaseModel):
@@ -42,13 +97,27 @@ class ChallengeBase(BaseModel):
     metric: str = Field(examples=["accuracy"])
     opens_at: datetime | None = None
     closes_at: datetime | None = None
-    daily_submission_limit: int = Field(default=5, ge=1, le=1000)
+    daily_submission_limit: int | None = Field(
+        default=5, ge=1, le=1000, description="Alias of limits.per_day"
+    )
+    limits: Limits | None = Field(
+        default=None,
+        description="Submission limits; when given, a per_day left out means no daily limit",
+    )
+    timezone: str = Field(
+        default="UTC", max_length=64, description="IANA name; the day of per_day starts there"
+    )
+    late_submissions: bool = Field(
+        default=False,
+        description="Score submissions made after closes_at (never ranked; the team sees them)",
+    )
     max_team_size: int = Field(default=4, ge=1, le=50)
     final_selection_count: int = Field(default=2, ge=1, le=20)
     submission_kinds: list[SubmissionKind] = Field(default=["csv"], min_length=1)
     checkpoint_spec: CheckpointSpec = Field(default_factory=CheckpointSpec)
 
     _utc = field_validator("opens_at", "closes_at")(_as_utc)
+    _tz = field_validator("timezone")(_known_timezone)
 
     @field_validator("metric")
     @classmethod
@@ -63,6 +132,10 @@ class ChallengeBase(BaseModel):
     def _window(self) -> ChallengeBase:
         if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
             raise ValueError("closes_at must be after opens_at")
+        self.daily_submission_limit, limits = _merge_daily_alias(
+            self.model_fields_set, self.daily_submission_limit, self.limits
+        )
+        self.limits = limits or Limits(per_day=self.daily_submission_limit)
         return self
 
 
@@ -79,7 +152,14 @@ class ChallengeUpdate(BaseModel):
     metric: str | None = None
     opens_at: datetime | None = None
     closes_at: datetime | None = None
-    daily_submission_limit: int | None = Field(default=None, ge=1, le=1000)
+    daily_submission_limit: int | None = Field(
+        default=None, ge=1, le=1000, description="Alias of limits.per_day"
+    )
+    limits: Limits | None = Field(
+        default=None, description="Replaces every limit; one left out is no longer set"
+    )
+    timezone: str | None = Field(default=None, max_length=64)
+    late_submissions: bool | None = None
     max_team_size: int | None = Field(default=None, ge=1, le=50)
     final_selection_count: int | None = Field(default=None, ge=1, le=20)
     submission_kinds: list[SubmissionKind] | None = Field(default=None, min_length=1)
@@ -94,10 +174,23 @@ class ChallengeUpdate(BaseModel):
 
     _utc = field_validator("opens_at", "closes_at")(_as_utc)
 
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        return None if value is None else _known_timezone(value)
+
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, value: str | None) -> str | None:
         return None if value is None else ChallengeBase._known_metric(value)
+
+    @model_validator(mode="after")
+    def _daily_alias(self) -> ChallengeUpdate:
+        if self.limits is not None:
+            self.daily_submission_limit, self.limits = _merge_daily_alias(
+                self.model_fields_set, self.daily_submission_limit, self.limits
+            )
+        return self
 
     @model_validator(mode="after")
     def _null_only_clears_dates(self) -> ChallengeUpdate:
@@ -123,7 +216,10 @@ class ChallengeRead(BaseModel):
     greater_is_better: bool
     opens_at: datetime | None
     closes_at: datetime | None
-    daily_submission_limit: int
+    daily_submission_limit: int | None = Field(description="Alias of limits.per_day")
+    limits: Limits
+    timezone: str
+    late_submissions: bool
     max_team_size: int
     final_selection_count: int
     submission_kinds: list[str]

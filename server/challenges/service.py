@@ -32,6 +32,7 @@ from server.models import (
 from server.scoring.metrics import get_metric
 from server.scoring.solution import SolutionError, load_solution
 from server.storage import BlobStore, StoredBlob
+from server.submissions.quota import limits_of
 
 FILE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
@@ -124,6 +125,7 @@ def to_read(challenge: Challenge, team_and_submission_counts: tuple[int, int]) -
                 for c in ChallengeRead.model_fields
                 if hasattr(challenge, c)
             },
+            "limits": limits_of(challenge),
             "greater_is_better": get_metric(challenge.metric).greater_is_better,
             "accepting_submissions": is_accepting(challenge),
             "has_solution": challenge.solution_sha256 is not None,
@@ -143,16 +145,25 @@ def create_challenge(session: Session, body: ChallengeCreate, organizer: User) -
         raise Conflict(f"a challenge with slug '{body.slug}' already exists")
     data = body.model_dump()
     data["webhooks"] = merge_webhooks({}, data.get("webhooks") or {})
+    data |= _stored_limits(data.pop("limits"))
     challenge = Challenge(**data, state=ChallengeState.draft, created_by_id=organizer.id)
     session.add(challenge)
     session.flush()
     return challenge
 
 
+def _stored_limits(limits: dict[str, Any]) -> dict[str, Any]:
+    """The API's ``limits`` as columns: per_day, and the others as JSON."""
+    others = {k: v for k, v in limits.items() if k != "per_day" and v is not None}
+    return {"daily_submission_limit": limits.get("per_day"), "submission_limits": others}
+
+
 def update_challenge(session: Session, challenge: Challenge, body: ChallengeUpdate) -> Challenge:
     if challenge.state == ChallengeState.finalized:
         raise Conflict("the challenge is finalized and can no longer change")
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    if "limits" in changes:
+        changes |= _stored_limits(changes.pop("limits"))
     new_state = changes.pop("state", None)
     metric_changes = "metric" in changes and changes["metric"] != challenge.metric
     if metric_changes and challenge.solution_sha256 is not None:

@@ -277,7 +277,9 @@ def _due_events(
             template = "📣 {title} is open: submit your predictions! Metric: {metric}"
             if closes_at is not None:
                 template += f"; deadline {_when(closes_at)} (in {_duration(closes_at - now)})"
-            template += f"; {challenge.daily_submission_limit} submissions per team per day."
+            if challenge.daily_submission_limit is not None:
+                template += f"; {challenge.daily_submission_limit} submissions per team per day"
+            template += "."
             messages.append((f"{prefix}:opened", Message(template, values, link)))
             # The opening message gives the deadline: no separate warning for it.
             for key, lead in CLOSING_WARNINGS:

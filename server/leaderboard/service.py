@@ -80,6 +80,7 @@ def _scored_rows(session: Session, challenge_id: int) -> list[_Row]:
             Submission.challenge_id == challenge_id,
             Submission.status == SubmissionStatus.scored,
             Submission.team_id.is_not(None),  # baseline rows never rank
+            Submission.late.is_(False),
         )
     ).all()
     return [_Row(*row) for row in rows]  # type: ignore[call-arg, arg-type]
@@ -102,6 +103,7 @@ def _public_best_rows(session: Session, challenge_id: int, greater_is_better: bo
         .where(
             Submission.challenge_id == challenge_id,
             Submission.status == SubmissionStatus.scored,
+            Submission.late.is_(False),
             Submission.public_score.is_not(None),
             Submission.team_id.is_not(None),  # baseline rows never rank
         )
@@ -150,6 +152,7 @@ def _team_stats(
             Submission.challenge_id == challenge_id,
             Submission.status == SubmissionStatus.scored,
             Submission.team_id.is_not(None),
+            Submission.late.is_(False),
         )
         .group_by(Submission.team_id)
     ).all()

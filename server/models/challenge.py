@@ -27,7 +27,16 @@ class Challenge(Base):
     metric: Mapped[str] = mapped_column(String(32))
     opens_at: Mapped[datetime | None] = mapped_column(default=None)
     closes_at: Mapped[datetime | None] = mapped_column(default=None)
-    daily_submission_limit: Mapped[int] = mapped_column(default=5)
+    # The per-day limit (``limits.per_day`` in the API; the API defaults it to 5); None: none.
+    daily_submission_limit: Mapped[int | None] = mapped_column(default=None)
+    # The other limits: per_window {count, minutes}, total, min_interval_seconds.
+    submission_limits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # IANA name; a day (for per_day) starts at midnight there.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Accept (score, never rank) submissions after the deadline.
+    late_submissions: Mapped[bool] = mapped_column(default=False)
+    # Metrics computed besides ``metric`` (which ranks); they break ties in order.
+    extra_metrics: Mapped[list[str]] = mapped_column(JSON, default=list)
     max_team_size: Mapped[int] = mapped_column(default=4)
     final_selection_count: Mapped[int] = mapped_column(default=2)
     submission_kinds: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["csv"])

@@ -67,6 +67,10 @@ class Submission(Base):
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     scored_at: Mapped[datetime | None] = mapped_column(default=None)
     selected_for_final: Mapped[bool] = mapped_column(default=False)
+    # Made after the deadline (late_submissions): scored, never ranked or selected.
+    late: Mapped[bool] = mapped_column(default=False)
+    # The challenge's extra metrics: {"public": {name: value}, "private": {name: value}}.
+    extra_scores: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # Checkpoint efficiency figures.
     parameter_count: Mapped[int | None] = mapped_column(default=None)
     inference_seconds_per_1k: Mapped[float | None] = mapped_column(default=None)

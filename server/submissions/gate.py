@@ -28,7 +28,7 @@ from server.deps import SESSION_COOKIE, user_for_token
 from server.exceptions import Forbidden, Invalid, LimitReached, Unauthorized
 from server.models import Challenge, RefusedUpload, Submission, User, utcnow
 from server.storage import get_blob_store
-from server.submissions.quota import day_start, next_reset
+from server.submissions.quota import LimitUse, day_start, next_reset
 from server.submissions.service import check_window, create_submission
 
 
@@ -69,7 +69,7 @@ def receive_submission(
     message: str,
     kind: str,
     config: BinaryIO | None,
-) -> tuple[Submission, int]:
+) -> tuple[Submission, list[LimitUse]]:
     """Stage the upload and create the submission (API and page); a refused file
     is deleted and its bytes count against the uploader's daily budget."""
     store = get_blob_store()

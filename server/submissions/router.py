@@ -12,7 +12,7 @@ from server.jobs.dispatch import dispatch
 from server.models import Challenge, Submission
 from server.storage import get_blob_store
 from server.submissions import metadata as fact_sheet
-from server.submissions import service
+from server.submissions import quota, service
 from server.submissions.gate import api_submission_gate, receive_submission
 from server.submissions.schemas import SelectionRead, SelectionUpdate, SubmissionRead
 from server.uploads import GatedRoute, before_body
@@ -50,7 +50,7 @@ def submit(
 ) -> object:
     """Submit predictions (validated now; a rejected file uses no quota) or a checkpoint."""
     run_metadata = fact_sheet.parse(metadata)  # refused before anything is stored
-    submission, remaining = receive_submission(
+    submission, uses = receive_submission(
         session,
         challenge,
         user,
@@ -65,7 +65,13 @@ def submit(
     session.commit()
     dispatch([submission.id])
     session.refresh(submission)
-    return service.to_read(submission, challenge, user, remaining_today=remaining)
+    return service.to_read(
+        submission,
+        challenge,
+        user,
+        remaining_today=quota.remaining_today(uses),
+        limits_left=quota.left(uses, challenge),
+    )
 
 
 @router.get("/challenges/{slug}/submissions", response_model=list[SubmissionRead])
@@ -104,6 +110,14 @@ def get_submission(submission_id: RowId, user: CurrentUser, session: SessionDep)
         user,
         queue_position=positions.get(submission.id),
     )
+
+
+@router.post("/submissions/{submission_id}/cancel", response_model=SubmissionRead)
+def cancel_submission(submission_id: RowId, user: CurrentUser, session: SessionDep) -> object:
+    """Cancel a queued or running submission of your team (it uses no quota; 409 if done)."""
+    submission = service.cancel(session, submission_id, user)
+    session.commit()
+    return service.to_read(submission, _challenge_of(session, submission), user)
 
 
 @router.get(

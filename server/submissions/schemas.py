@@ -8,6 +8,19 @@ from pydantic import BaseModel, Field
 from server.deps import RowId
 
 
+class LimitLeft(BaseModel):
+    """Where a team stands under one submission limit."""
+
+    kind: str = Field(description="per_day, per_window, total or min_interval_seconds")
+    label: str = Field(examples=["per day (midnight Europe/Paris)", "per 60 minutes"])
+    limit: int
+    used: int
+    remaining: int
+    next_at: datetime | None = Field(
+        default=None, description="When one more becomes possible, if none is left now"
+    )
+
+
 class SubmissionRead(BaseModel):
     id: int
     challenge: str
@@ -29,6 +42,7 @@ class SubmissionRead(BaseModel):
     started_at: datetime | None
     scored_at: datetime | None
     selected_for_final: bool
+    late: bool = Field(default=False, description="Made after closes_at: scored, never ranked")
     parameter_count: int | None = None
     inference_seconds_per_1k: float | None = None
     peak_memory_mb: float | None = None
@@ -37,6 +51,9 @@ class SubmissionRead(BaseModel):
     )
     remaining_today: int | None = Field(
         default=None, description="Submissions your team has left today (on creation)"
+    )
+    limits_left: list[LimitLeft] | None = Field(
+        default=None, description="Where your team stands under every limit (on creation)"
     )
     queue_position: int | None = Field(
         default=None, description="Place in the scoring queue while queued (organizers)"

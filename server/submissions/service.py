@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.challenges.service import bump_board, is_accepting
-from server.exceptions import Conflict, Forbidden, Invalid, LimitReached, NotFound
+from server.exceptions import Conflict, Forbidden, Invalid, NotFound
 from server.models import (
     UNFINISHED,
     Challenge,
@@ -22,8 +22,9 @@ from server.models import (
 from server.scoring.predictions import PredictionError, read_predictions
 from server.scoring.solution import load_solution
 from server.storage import BlobStore, StagedBlob, StoredBlob
-from server.submissions.quota import lock_teams, next_reset, used_today
-from server.submissions.schemas import SubmissionRead
+from server.submissions import quota
+from server.submissions.quota import lock_teams
+from server.submissions.schemas import LimitLeft, SubmissionRead
 from server.teams.service import join_challenge, team_of
 
 # What a baseline row's submission (it has no team) shows as its team, to hosts.
@@ -41,6 +42,7 @@ def to_read(
     viewer: User | None,
     remaining_today: int | None = None,
     queue_position: int | None = None,
+    limits_left: list[LimitLeft] | None = None,
 ) -> SubmissionRead:
     return SubmissionRead(
         id=submission.id,
@@ -61,19 +63,36 @@ def to_read(
         started_at=submission.started_at,
         scored_at=submission.scored_at,
         selected_for_final=submission.selected_for_final,
+        late=submission.late,
         parameter_count=submission.parameter_count,
         inference_seconds_per_1k=submission.inference_seconds_per_1k,
         peak_memory_mb=submission.peak_memory_mb,
         metadata=submission.run_metadata,
         remaining_today=remaining_today,
+        limits_left=limits_left,
         queue_position=queue_position,
     )
 
 
-def check_window(challenge: Challenge, now: datetime) -> None:
-    """Deadlines by the server clock, UTC."""
+def accepts_late(challenge: Challenge, now: datetime) -> bool:
+    """After the deadline, a challenge with late_submissions still scores them (unranked)."""
+    if not challenge.late_submissions:
+        return False
+    if challenge.state in (ChallengeState.closed, ChallengeState.finalized):
+        return True
+    return (
+        challenge.state == ChallengeState.open
+        and challenge.closes_at is not None
+        and now >= challenge.closes_at
+    )
+
+
+def check_window(challenge: Challenge, now: datetime) -> bool:
+    """Deadlines by the server clock, UTC. True: the submission is late (scored, unranked)."""
     if is_accepting(challenge, now):
-        return
+        return False
+    if accepts_late(challenge, now):
+        return True
     if challenge.state == ChallengeState.open and challenge.opens_at and now < challenge.opens_at:
         raise Forbidden(
             f"the challenge opens at {challenge.opens_at.isoformat()} (server time, UTC)"
@@ -108,8 +127,8 @@ def create_submission(
     kind: str,
     config: BinaryIO | None,
     store: BlobStore,
-) -> tuple[Submission, int]:
-    """Validate and record a submission; returns it with the team's remaining quota.
+) -> tuple[Submission, list[quota.LimitUse]]:
+    """Validate and record a submission; returns it with where the team stands now.
 
     ``upload`` joins the blob store only once accepted (the caller discards it
     otherwise), so a refused file leaves nothing behind.
@@ -120,7 +139,7 @@ def create_submission(
             f"this challenge accepts {', '.join(challenge.submission_kinds)} submissions, "
             f"not '{kind}'"
         )
-    check_window(challenge, now)
+    late = check_window(challenge, now)
     blob: StoredBlob = upload
     config_sha256: str | None = None
     if kind == "csv":
@@ -131,15 +150,7 @@ def create_submission(
         config_sha256 = validate_checkpoint_upload(challenge, blob, config, file_name, store)
     team = team_of(session, challenge, user) or join_challenge(session, challenge, user)
     lock_teams(session, [team.id])
-    used = used_today(session, [team.id], now)
-    if used >= challenge.daily_submission_limit:
-        reset = next_reset(now)
-        raise LimitReached(
-            f"daily limit reached: your team has made {used} of "
-            f"{challenge.daily_submission_limit} submissions today; "
-            f"the limit resets at {reset.isoformat()} (UTC)",
-            (reset - now).total_seconds(),
-        )
+    quota.enforce(session, challenge, [team.id], now)
     blob = upload.commit()
     submission = Submission(
         challenge_id=challenge.id,
@@ -153,10 +164,11 @@ def create_submission(
         message=message,
         status=SubmissionStatus.queued,
         created_at=now,
+        late=late,
     )
     session.add(submission)
     session.flush()
-    return submission, challenge.daily_submission_limit - used - 1
+    return submission, quota.usage(session, challenge, [team.id], now)
 
 
 def visible_submission(session: Session, submission_id: int, viewer: User) -> Submission:
@@ -171,6 +183,42 @@ def visible_submission(session: Session, submission_id: int, viewer: User) -> Su
     team = team_of(session, challenge, viewer)
     if team is None or team.id != submission.team_id:
         raise NotFound.of("submission")
+    return submission
+
+
+def cancel(session: Session, submission_id: int, viewer: User) -> Submission:
+    """Cancel a queued or running submission of the viewer's team; it costs no quota.
+
+    One conditional UPDATE decides: a worker's result is written only while the
+    submission is still ``running`` under that worker's attempt token, so once
+    this commits, a result that arrives afterwards changes nothing; and if the
+    result won the race, the submission is no longer cancellable (409).
+    """
+    submission = visible_submission(session, submission_id, viewer)
+    challenge = session.get(Challenge, submission.challenge_id)
+    assert challenge is not None
+    team = team_of(session, challenge, viewer)
+    if team is None or team.id != submission.team_id:
+        raise Forbidden("only a member of the team that submitted it can cancel a submission")
+    now = utcnow()
+    result = session.execute(
+        update(Submission)
+        .where(Submission.id == submission.id, Submission.status.in_(list(UNFINISHED)))
+        .values(
+            status=SubmissionStatus.cancelled,
+            error="cancelled by the team",
+            worker_id=None,
+            lease_expires_at=None,
+            scored_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(submission)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            f"submission {submission.id} is {submission.status}; only queued or running "
+            "submissions can be cancelled"
+        )
     return submission
 
 
@@ -220,6 +268,9 @@ def select_final(
     unscored = [i for i in wanted if found[i].status != SubmissionStatus.scored]
     if unscored:
         raise Invalid(f"submission {unscored[0]} is not scored; only scored ones count")
+    late = [i for i in wanted if found[i].late]
+    if late:
+        raise Invalid(f"submission {late[0]} is late; late submissions never count for the board")
     session.execute(
         update(Submission)
         .where(Submission.team_id == team.id)

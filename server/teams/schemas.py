@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from server.submissions.schemas import LimitLeft
+
 
 class TeamRead(BaseModel):
     id: int
@@ -12,9 +14,11 @@ class TeamRead(BaseModel):
     created_at: datetime
     max_team_size: int
     submissions_today: int
-    daily_submission_limit: int
-    remaining_today: int
-    quota_resets_at: datetime
+    daily_submission_limit: int | None
+    remaining_today: int | None = Field(description="Under the daily limit (null: none set)")
+    quota_resets_at: datetime = Field(description="Next midnight in the challenge's timezone")
+    timezone: str
+    limits_left: list[LimitLeft] = Field(description="Where the team stands under every limit")
     invite_code: str | None = Field(default=None, description="Only shown to members")
 
 

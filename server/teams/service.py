@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from server.exceptions import Conflict, Invalid, NotFound
 from server.models import Challenge, ChallengeState, Submission, Team, TeamMember, User, utcnow
-from server.submissions.quota import lock_teams, next_reset, used_today
+from server.submissions import quota
+from server.submissions.quota import lock_teams
 from server.teams.schemas import TeamRead
 
 
@@ -114,12 +115,19 @@ def join_team(session: Session, challenge: Challenge, user: User, code: str) -> 
             raise Conflict(
                 f"you are in team '{current.name}' with others; a team of several cannot be split"
             )
-        combined = used_today(session, [target.id, current.id])
-        if combined > challenge.daily_submission_limit:
+        now = utcnow()
+        over = [
+            use
+            for use in quota.usage(session, challenge, [target.id, current.id], now)
+            if use.used > use.limit
+        ]
+        if over:
+            use = over[0]
+            when = f"; try again after {use.next_at.isoformat()}" if use.next_at else ""
+            noun = "daily limit" if use.kind == "per_day" else "limit"
             raise Conflict(
-                f"joining would give team '{target.name}' {combined} submissions today, over the "
-                f"daily limit of {challenge.daily_submission_limit}; try again after "
-                f"{next_reset(utcnow()).isoformat()}"
+                f"joining would give team '{target.name}' {use.used} submissions, over the "
+                f"{noun} of {use.limit} {quota.label(use, challenge)}{when}"
             )
         session.execute(
             update(Submission)
@@ -159,7 +167,7 @@ def rename(session: Session, challenge: Challenge, user: User, name: str) -> Tea
 
 def to_read(session: Session, challenge: Challenge, team: Team, for_member: bool) -> TeamRead:
     now = utcnow()
-    used = used_today(session, [team.id], now)
+    uses = quota.usage(session, challenge, [team.id], now)
     members = session.scalars(
         select(User.username)
         .join(TeamMember, TeamMember.user_id == User.id)
@@ -172,9 +180,11 @@ def to_read(session: Session, challenge: Challenge, team: Team, for_member: bool
         members=list(members),
         created_at=team.created_at,
         max_team_size=challenge.max_team_size,
-        submissions_today=used,
+        submissions_today=quota.used_today(session, challenge, [team.id], now),
         daily_submission_limit=challenge.daily_submission_limit,
-        remaining_today=max(0, challenge.daily_submission_limit - used),
-        quota_resets_at=next_reset(now),
+        remaining_today=quota.remaining_today(uses),
+        quota_resets_at=quota.next_reset(now, quota.zone(challenge)),
+        timezone=challenge.timezone,
+        limits_left=quota.left(uses, challenge),
         invite_code=team.invite_code if for_member else None,
     )

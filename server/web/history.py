@@ -26,6 +26,7 @@ class HistoryRow:
     private_score: float | None
     improved: bool
     selected: bool
+    late: bool  # only in the team's own view (late ones are left out of the public one)
     # Team-only details (None for other viewers).
     message: str | None
     error: str | None
@@ -55,6 +56,7 @@ def public_points(session: Session, team_id: int) -> list[tuple[datetime, float]
             Submission.team_id == team_id,
             Submission.status == SubmissionStatus.scored,
             Submission.public_score.is_not(None),
+            Submission.late.is_(False),
         )
         .order_by(Submission.created_at, Submission.id)
     ).all()
@@ -71,13 +73,18 @@ def team_history(
     """Newest first. Without details, only scored submissions and their public scores."""
     query = select(Submission).where(Submission.team_id == team.id)
     if not with_details:
-        query = query.where(Submission.status == SubmissionStatus.scored)
+        # Late submissions are the team's own business: not on its public page.
+        query = query.where(
+            Submission.status == SubmissionStatus.scored, Submission.late.is_(False)
+        )
     submissions = list(session.scalars(query.order_by(Submission.created_at, Submission.id)))
     rows: list[HistoryRow] = []
     best: float | None = None
     for s in submissions:
-        improved = s.public_score is not None and (
-            best is None or _better(s.public_score, best, greater_is_better)
+        improved = (
+            s.public_score is not None
+            and not s.late
+            and (best is None or _better(s.public_score, best, greater_is_better))
         )
         if improved:
             best = s.public_score
@@ -90,6 +97,7 @@ def team_history(
                 private_score=s.private_score if with_private else None,
                 improved=improved,
                 selected=s.selected_for_final if with_details else False,
+                late=s.late,
                 message=s.message if with_details else None,
                 error=s.error if with_details else None,
                 file_name=s.file_name if with_details else None,

@@ -273,6 +273,11 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ("GET", "/api/v1/submissions/{submission_id}/file", ""): Row(
         TEAM_OR_ORGANIZER, why="anyone downloading anyone's submission (EvalAI, Codabench)"
     ),
+    ("POST", "/api/v1/submissions/{submission_id}/cancel", ""): Row(
+        R(anon=401, worker=401, other=404, org=403, owner=409),
+        why="only the submitting team may cancel, and only while queued or running "
+        "(this one is scored)",
+    ),
     # ---- leaderboards and exports -------------------------------------------------------
     ("GET", "/api/v1/challenges/{slug}/leaderboard", ""): Row(PUBLIC),
     ("GET", "/api/v1/challenges/{slug}/leaderboard", "private"): Row(

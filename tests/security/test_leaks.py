@@ -113,6 +113,30 @@ def _close(world: World) -> None:
     assert response.status_code == 200, response.text
 
 
+LATE_PLAN = (7, 33)  # a late submission's (public rows right, private rows right)
+
+
+def _close_with_a_late_submission(world: World) -> list[tuple[str, Any]]:
+    """Allow late submissions, close, and have alice submit late (scored, never ranked)."""
+    api, slug = world.api, world.slugs["main"]
+    response = api.patch(
+        f"/api/v1/challenges/{slug}",
+        json={"late_submissions": True},
+        headers=auth(world.tokens["organizer"] or ""),
+    )
+    assert response.status_code == 200, response.text
+    _close(world)
+    response = submit_csv(
+        api, world.tokens["alice"] or "", slug, world.hidden.predictions(*LATE_PLAN), "late"
+    )
+    assert response.status_code == 201 and response.json()["late"], response.text
+    world.submissions["late_a"] = response.json()["id"]
+    public, private = Hidden.scores(*LATE_PLAN)
+    world.private_scores.append(private)
+    world.public_scores.append(public)
+    return [("POST submissions (late)", response)]
+
+
 def _invite_code(world: World) -> str:
     response = world.api.post(
         f"/api/v1/challenges/{world.slugs['main']}/team/invite",
@@ -142,7 +166,10 @@ def test_participants_never_see_private_scores_ranks_or_labels(world: World) -> 
     detector = detector_for(world, "owner")
     findings = [str(f) for where, r in own_actions(world) for f in detector.scan_response(where, r)]
     open_findings, open_count = hunt(world, ("owner", "other", "anonymous"))
-    _close(world)
+    late = _close_with_a_late_submission(world)
+    findings += [
+        str(f) for where, r in late for f in detector_for(world, "owner").scan_response(where, r)
+    ]
     warm_caches(world)
     closed_findings, closed_count = hunt(world, ("owner", "other", "anonymous"))
     findings += open_findings + closed_findings
@@ -158,7 +185,7 @@ def test_the_detectors_fire_on_what_organizers_and_finalized_boards_show(world: 
     )
     assert any("private score" in f.what for f in organizer_view)
     world.spare["invite_a"] = _invite_code(world)
-    _close(world)
+    _close_with_a_late_submission(world)
     response = world.api.post(
         f"/api/v1/challenges/{world.slugs['main']}/finalize",
         headers=auth(world.tokens["organizer"] or ""),

@@ -115,7 +115,7 @@ def test_daily_limit_holds_under_20_parallel_submissions(
     assert codes.count(201) == 5, codes
     assert codes.count(429) == 15, codes
     refused = next(r for r in results if r["status_code"] == 429)
-    assert "daily limit" in refused["detail"] and "resets at" in refused["detail"]
+    assert "daily limit" in refused["detail"] and "next one is possible at" in refused["detail"]
     listed = api.get(
         f"/api/v1/challenges/{fixture.slug}/submissions", headers=auth(participant_token)
     ).json()

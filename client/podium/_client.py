@@ -237,6 +237,8 @@ class Client(RulesMixin):
                 response.close()
             retry_after = _retry.parse_retry_after(response.headers.get("Retry-After"))
             too_long = retry_after is not None and retry_after > _retry.MAX_RETRY_AFTER
+            # A 429 without Retry-After says no wait will do (a total submission limit).
+            too_long = too_long or (response.status_code == 429 and retry_after is None)
             if (
                 attempt < self.retries
                 and not too_long
@@ -597,6 +599,40 @@ class Client(RulesMixin):
     def submission(self, submission_id: SubmissionId) -> Submission:
         """One submission by id."""
         return Submission.from_dict(self._call("GET", f"/submissions/{_seg(submission_id)}"))
+
+    def cancel(self, submission_id: SubmissionId) -> Submission:
+        """Cancel a queued or running submission of your team; it uses no quota.
+
+        Raises `ConflictError` (409) when it is already scored, failed or cancelled.
+        """
+        return Submission.from_dict(
+            self._call("POST", f"/submissions/{_seg(submission_id)}/cancel")
+        )
+
+    def download_submission(
+        self, submission_id: SubmissionId, path: str | os.PathLike[str] | None = None
+    ) -> Path:
+        """Save the file your team submitted; `path` defaults to its name in the current
+        directory. Returns where it was written."""
+        url = f"/submissions/{_seg(submission_id)}/file"
+        headers = {"Accept-Encoding": "identity"}
+        response = self._send(
+            self._build("GET", url, headers=headers), idempotent=True, stream=True
+        )
+        try:
+            if path is None:
+                name = response.headers.get("content-disposition", "")
+                found = re.search(r'filename="?([^";]+)"?', name)
+                path = _safe_filename(found.group(1) if found else f"submission-{submission_id}")
+            target = Path(path)
+            part = target.with_name(target.name + ".part")
+            with open(part, "wb") as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+        finally:
+            response.close()
+        os.replace(part, target)
+        return target
 
     def submissions(self, slug: str) -> list[Submission]:
         """The caller's team's submissions to `slug`."""

@@ -115,6 +115,10 @@ class Challenge:
     submissions_count: int | None = None
     greater_is_better: bool | None = None
     accepting_submissions: bool | None = None
+    # {"per_day": 5, "per_window": {"count": 3, "minutes": 60}, "total": ..., ...}
+    limits: dict[str, Any] = field(default_factory=dict)
+    timezone: str | None = None
+    late_submissions: bool | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -138,6 +142,9 @@ class Challenge:
             submissions_count=_int(data.get("submissions_count")),
             greater_is_better=_bool(data.get("greater_is_better")),
             accepting_submissions=_bool(data.get("accepting_submissions")),
+            limits=dict(data["limits"]) if isinstance(data.get("limits"), Mapping) else {},
+            timezone=_opt_str(data.get("timezone")),
+            late_submissions=_bool(data.get("late_submissions")),
             raw=_raw(data),
         )
 
@@ -164,6 +171,36 @@ class ChallengeFile:
 
 
 @dataclass(frozen=True)
+class LimitLeft:
+    """Where a team stands under one submission limit (`kind`: per_day, per_window,
+    total or min_interval_seconds); `next_at` is when one more becomes possible."""
+
+    kind: str
+    label: str
+    limit: int | None = None
+    used: int | None = None
+    remaining: int | None = None
+    next_at: datetime | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LimitLeft:
+        return cls(
+            kind=_str(data.get("kind")),
+            label=_str(data.get("label")),
+            limit=_int(data.get("limit")),
+            used=_int(data.get("used")),
+            remaining=_int(data.get("remaining")),
+            next_at=_dt(data.get("next_at")),
+        )
+
+
+def _limits_left(value: Any) -> list[LimitLeft] | None:
+    if not isinstance(value, list):
+        return None
+    return [LimitLeft.from_dict(item) for item in value if isinstance(item, Mapping)]
+
+
+@dataclass(frozen=True)
 class Team:
     """The caller's team in one challenge; `members` are usernames."""
 
@@ -174,6 +211,8 @@ class Team:
     daily_submission_limit: int | None = None
     remaining_today: int | None = None
     quota_resets_at: datetime | None = None
+    timezone: str | None = None
+    limits_left: list[LimitLeft] | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -192,6 +231,8 @@ class Team:
             daily_submission_limit=_int(data.get("daily_submission_limit")),
             remaining_today=_int(data.get("remaining_today")),
             quota_resets_at=_dt(data.get("quota_resets_at")),
+            timezone=_opt_str(data.get("timezone")),
+            limits_left=_limits_left(data.get("limits_left")),
             raw=_raw(data),
         )
 
@@ -221,6 +262,8 @@ class Submission:
     remaining_today: int | None = None
     file_name: str | None = None
     metadata: dict[str, Any] | None = field(default=None, repr=False)
+    late: bool = False
+    limits_left: list[LimitLeft] | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -253,6 +296,8 @@ class Submission:
             remaining_today=_int(data.get("remaining_today")),
             file_name=_opt_str(data.get("file_name")),
             metadata=dict(meta) if isinstance(meta := data.get("metadata"), Mapping) else None,
+            late=bool(data.get("late")),
+            limits_left=_limits_left(data.get("limits_left")),
             raw=_raw(data),
         )
 

@@ -193,7 +193,8 @@ def test_submit_accepted(fake: FakeAPI, preds: Path) -> None:
     fake.add("POST", SUBMIT, reply(201, submission()))
     result = run(fake, "submit", "mnist", "-f", str(preds), "-m", "cnn")
     assert result.exit_code == 0, result.output
-    assert "Submitted preds.csv to mnist: submission #12 is queued, 4 left today." in result.stdout
+    assert "Submitted preds.csv to mnist: submission #12 is queued." in result.stdout
+    assert "  4 left today" in result.stdout
     assert "podium submission 12" in result.stdout
 
 
@@ -243,7 +244,7 @@ def test_submit_wait_scored(fake: FakeAPI, preds: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Public score (accuracy): 0.98" in result.stdout
     assert "Team rank: 2 of 2" in result.stdout
-    assert "Submissions left today: 4 of 5" in result.stdout
+    assert "Submissions left:\n  4 of 5 left today" in result.stdout
 
 
 def test_submit_wait_json(fake: FakeAPI, preds: Path) -> None:
@@ -335,7 +336,7 @@ def test_challenges_table_and_json(fake: FakeAPI) -> None:
 def test_challenge_details(fake: FakeAPI) -> None:
     fake.add("GET", "/challenges/mnist", reply(200, CHALLENGE))
     result = run(fake, "challenge", "mnist")
-    assert "daily submission limit: 5" in result.stdout
+    assert "submission limits:      5 per day (UTC)" in result.stdout
     assert "Classify handwritten digits." in result.stdout
 
 
@@ -425,7 +426,7 @@ def test_team_commands(fake: FakeAPI) -> None:
     fake.add("PATCH", "/challenges/mnist/team", reply(200, {**TEAM, "name": "owls"}))
     fake.add("POST", "/challenges/mnist/join", reply(200, TEAM))
     show = run(fake, "team", "show", "mnist")
-    assert "left today:       4 of 5" in show.stdout
+    assert "submissions left: 4 of 5 left today" in show.stdout
     assert json.loads(run(fake, "team", "show", "mnist", "--json").stdout)["name"] == "ada"
     invite = run(fake, "team", "invite", "mnist")
     assert invite.stdout.strip() == "K7Q2"

@@ -8,6 +8,7 @@ the CLI builds its own client, and the sync httpx client cannot drive ASGI.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -229,7 +230,17 @@ def test_cli_end_to_end(
     assert scored.exit_code == 0, scored.output
     assert "Public score (accuracy): 1" in scored.stdout
     assert "Team rank: 1 of 1" in scored.stdout
-    assert "Submissions left today:" in scored.stdout
+    assert "Submissions left:\n  4 of 5 left per day (from midnight UTC)" in scored.stdout
+    team = podium_cli("team", "show", slug)
+    assert "submissions left: 4 of 5 left per day (from midnight UTC)" in team.stdout
+    submission_id = podium_cli("submissions", slug, "--json")
+    first = json.loads(submission_id.stdout)[0]["id"]
+    saved = tmp_path / "again.csv"
+    fetched = podium_cli("submission", str(first), "--download", "-o", str(saved))
+    assert fetched.exit_code == 0, fetched.output
+    assert saved.read_bytes() == open_challenge.predictions()
+    done = podium_cli("cancel", str(first))
+    assert done.exit_code == 1 and "only queued or running" in done.stderr
 
     board = podium_cli("leaderboard", slug, "--csv")
     assert board.exit_code == 0 and board.stdout.startswith("rank,team,score")

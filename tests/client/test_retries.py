@@ -72,6 +72,17 @@ def test_quota_429_with_long_retry_after_raises_at_once(
     assert clock.sleeps == []
 
 
+def test_429_without_retry_after_raises_at_once(
+    fake: FakeAPI, client: podium.Client, clock: FakeClock
+) -> None:
+    """No Retry-After: no wait will do (a total submission limit), so no retry."""
+    fake.add("GET", "/me", reply(429, {"detail": "total limit reached"}))
+    with pytest.raises(podium.QuotaExceededError) as info:
+        client.whoami()
+    assert info.value.retry_after is None and info.value.detail == "total limit reached"
+    assert len(fake.requests) == 1 and clock.sleeps == []
+
+
 @pytest.mark.parametrize(
     ("status", "error"),
     [

@@ -70,7 +70,8 @@ def test_challenge_page_shows_description_files_rules_and_board(
     assert "<strong>only</strong>" in page.text
     assert "train.csv" in page.text
     assert "Sign in to download" in page.text
-    assert "5 submissions per team per UTC day" in page.text
+    assert "5 submissions per team per day; a new day starts at midnight, UTC time" in page.text
+    assert "a cancelled submission does not count" in page.text
     assert '<a href="/c/digits/teams/paul">paul</a>' in page.text
     # 2 of the 34 public rows are wrong.
     assert f"{32 / 34:.5f}" in page.text

@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .._models import LimitLeft
+
 console = Console(highlight=False)
 
 MISSING = "—"
@@ -73,3 +75,16 @@ def move(value: int | None) -> str:
     if value is None:
         return MISSING
     return f"+{value}" if value > 0 else str(value)
+
+
+def limits_lines(limits: list[LimitLeft] | None) -> list[str]:
+    """What is left under every limit the challenge sets, one line each."""
+    lines = []
+    for use in limits or []:
+        line = f"{use.remaining} of {use.limit} left {use.label}"
+        if use.kind == "min_interval_seconds":
+            line = f"cool-down: {use.label}" + ("" if use.remaining else ", waiting")
+        if use.next_at is not None:
+            line += f"; next possible at {when(use.next_at)}"
+        lines.append(line)
+    return lines

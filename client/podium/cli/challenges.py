@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from .._models import Challenge
 from ._options import JsonFlag, Slug
 from ._output import console, print_json, size, table, text, when
 from ._state import get_client
@@ -36,6 +37,21 @@ def challenges(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     console.print(t)
 
 
+def _limits_text(c: Challenge) -> str:
+    limits = c.limits or ({"per_day": c.daily_submission_limit} if c.daily_submission_limit else {})
+    parts = []
+    if "per_day" in limits:
+        parts.append(f"{limits['per_day']} per day ({c.timezone or 'UTC'})")
+    window = limits.get("per_window")
+    if isinstance(window, dict):
+        parts.append(f"{window.get('count')} per {window.get('minutes')} min")
+    if "total" in limits:
+        parts.append(f"{limits['total']} in total")
+    if "min_interval_seconds" in limits:
+        parts.append(f"{limits['min_interval_seconds']} s apart")
+    return "; ".join(parts) or "none"
+
+
 def challenge(ctx: typer.Context, slug: Slug, as_json: JsonFlag = False) -> None:
     """Show one challenge: rules, limits and deadline."""
     c = get_client(ctx).challenge(slug)
@@ -47,10 +63,11 @@ def challenge(ctx: typer.Context, slug: Slug, as_json: JsonFlag = False) -> None
         ("metric", c.metric),
         ("opens", when(c.opens_at)),
         ("closes", when(c.closes_at)),
-        ("daily submission limit", text(c.daily_submission_limit)),
+        ("submission limits", _limits_text(c)),
         ("max team size", text(c.max_team_size)),
         ("final selections", text(c.final_selection_count)),
         ("submission kinds", ", ".join(c.submission_kinds) or "csv"),
+        ("late submissions", "scored, never ranked" if c.late_submissions else "no"),
         ("teams", text(c.teams_count)),
         ("submissions", text(c.submissions_count)),
     ]

@@ -1,4 +1,4 @@
-"""``podium submit``, ``submissions``, ``submission``, ``select``."""
+"""``podium submit``, ``submissions``, ``submission``, ``cancel``, ``select``."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import typer
 
 from .._client import Client
 from .._exceptions import PodiumError
-from .._models import Submission, SubmissionId
+from .._models import LimitLeft, Submission, SubmissionId
 from ._errors import fail
 from ._options import JsonFlag, Slug
-from ._output import console, print_json, score, table, text, when
+from ._output import console, limits_lines, print_json, score, table, text, when
 from ._state import get_client
 
 
@@ -86,13 +86,25 @@ def submit(
     if as_json:
         print_json(sub.raw)
         return
-    left = f", {sub.remaining_today} left today" if sub.remaining_today is not None else ""
-    typer.echo(f"Submitted {file.name} to {slug}: submission #{sub.id} is {sub.status}{left}.")
+    late = " (late: scored, never ranked)" if sub.late else ""
+    typer.echo(f"Submitted {file.name} to {slug}: submission #{sub.id} is {sub.status}{late}.")
+    _print_limits(sub.limits_left, sub.remaining_today)
     typer.echo(f"Follow it with: podium submission {sub.id}")
 
 
+def _print_limits(
+    limits: list[LimitLeft] | None, remaining_today: int | None, daily: int | None = None
+) -> None:
+    lines = limits_lines(limits)
+    if limits is None and remaining_today is not None:  # an older server: the daily limit
+        lines = [f"{remaining_today}{f' of {daily}' if daily else ''} left today"]
+    for line in lines:
+        typer.echo(f"  {line}")
+
+
 def _report_scored(client: Client, slug: str, sub: Submission, *, as_json: bool) -> None:
-    rank = teams = remaining = limit = None
+    rank = teams = remaining = daily = None
+    limits = sub.limits_left
     metric = ""
     try:
         board = client.leaderboard(slug)
@@ -102,7 +114,8 @@ def _report_scored(client: Client, slug: str, sub: Submission, *, as_json: bool)
         pass  # the score is what matters; the rank is a bonus
     try:
         team = client.team(slug)
-        remaining, limit = team.remaining_today, team.daily_submission_limit
+        remaining, limits = team.remaining_today, team.limits_left or limits
+        daily = team.daily_submission_limit
     except PodiumError:
         remaining = sub.remaining_today
     if as_json:
@@ -110,11 +123,13 @@ def _report_scored(client: Client, slug: str, sub: Submission, *, as_json: bool)
         return
     label = f"Public score ({metric})" if metric else "Public score"
     typer.echo(f"Submission #{sub.id} scored. {label}: {score(sub.public_score)}")
-    if rank is not None:
+    if sub.late:
+        typer.echo("This submission is late: it is scored for your team and never ranked.")
+    elif rank is not None:
         typer.echo(f"Team rank: {rank} of {teams} on the public leaderboard")
-    if remaining is not None:
-        of = f" of {limit}" if limit is not None else ""
-        typer.echo(f"Submissions left today: {remaining}{of}")
+    if limits or remaining is not None:
+        typer.echo("Submissions left:")
+        _print_limits(limits, remaining, daily)
 
 
 def submissions(ctx: typer.Context, slug: Slug, as_json: JsonFlag = False) -> None:
@@ -144,10 +159,22 @@ def submissions(ctx: typer.Context, slug: Slug, as_json: JsonFlag = False) -> No
 def submission(
     ctx: typer.Context,
     submission_id: Annotated[str, typer.Argument(metavar="ID", help="Submission id.")],
+    download: Annotated[
+        bool, typer.Option("--download", help="Save the file your team submitted.")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to save it (default: its file name)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show one submission."""
-    s = get_client(ctx).submission(_submission_id(submission_id))
+    """Show one submission, or (--download) save the file your team submitted."""
+    client = get_client(ctx)
+    if download:
+        saved = client.download_submission(_submission_id(submission_id), output)
+        typer.echo(f"Saved submission #{submission_id} to {saved}")
+        return
+    s = client.submission(_submission_id(submission_id))
     if as_json:
         print_json(s.raw)
         return
@@ -155,7 +182,7 @@ def submission(
         ("challenge", text(s.challenge)),
         ("team", text(s.team)),
         ("kind", s.kind),
-        ("status", s.status),
+        ("status", s.status + (" (late: never ranked)" if s.late else "")),
         ("public score", score(s.public_score)),
     ]
     if s.private_score is not None:
@@ -171,6 +198,19 @@ def submission(
     typer.echo(f"Submission #{s.id}")
     for label, value in rows:
         typer.echo(f"  {label + ':':<20}{value}")
+
+
+def cancel(
+    ctx: typer.Context,
+    submission_id: Annotated[str, typer.Argument(metavar="ID", help="Submission id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Cancel a queued or running submission of your team (it uses no quota)."""
+    s = get_client(ctx).cancel(_submission_id(submission_id))
+    if as_json:
+        print_json(s.raw)
+        return
+    typer.echo(f"Submission #{s.id} is cancelled; it does not count against any limit.")
 
 
 def select(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ._options import JsonFlag, Slug
-from ._output import print_json, text
+from ._output import limits_lines, print_json, text
 from ._state import get_client
 
 app = typer.Typer(help="Your team in a challenge.", no_args_is_help=True)
@@ -15,15 +15,18 @@ app = typer.Typer(help="Your team in a challenge.", no_args_is_help=True)
 
 @app.command("show")
 def show(ctx: typer.Context, slug: Slug, as_json: JsonFlag = False) -> None:
-    """Show your team: members and today's remaining submissions."""
+    """Show your team: members and what is left under every submission limit."""
     team = get_client(ctx).team(slug)
     if as_json:
         print_json(team.raw)
         return
     typer.echo(f"Team {team.name!r} in {slug}")
     typer.echo(f"  members:          {', '.join(team.members) or '—'}")
-    limit = f" of {team.daily_submission_limit}" if team.daily_submission_limit is not None else ""
-    typer.echo(f"  left today:       {text(team.remaining_today)}{limit}")
+    lines = limits_lines(team.limits_left)
+    if team.limits_left is None:  # an older server: the daily limit only
+        limit = f" of {team.daily_submission_limit}" if team.daily_submission_limit else ""
+        lines = [f"{text(team.remaining_today)}{limit} left today"]
+    typer.echo("  submissions left: " + ("; ".join(lines) if lines else "no limit"))
 
 
 @app.command("invite")

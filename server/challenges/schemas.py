@@ -187,9 +187,11 @@ class ChallengeUpdate(BaseModel):
     @model_validator(mode="after")
     def _daily_alias(self) -> ChallengeUpdate:
         if self.limits is not None:
-            self.daily_submission_limit, self.limits = _merge_daily_alias(
+            # The service takes per_day from limits when both are given.
+            _, limits = _merge_daily_alias(
                 self.model_fields_set, self.daily_submission_limit, self.limits
             )
+            object.__setattr__(self, "limits", limits)
         return self
 
     @model_validator(mode="after")

@@ -163,6 +163,7 @@ def update_challenge(session: Session, challenge: Challenge, body: ChallengeUpda
         raise Conflict("the challenge is finalized and can no longer change")
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     if "limits" in changes:
+        changes.pop("daily_submission_limit", None)  # folded into limits.per_day
         changes |= _stored_limits(changes.pop("limits"))
     new_state = changes.pop("state", None)
     metric_changes = "metric" in changes and changes["metric"] != challenge.metric

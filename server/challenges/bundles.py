@@ -54,11 +54,20 @@ def bundle_json_schema() -> dict[str, Any]:
         "(instead of 'description')",
         "title": "Description File",
     }
-    defs = {
-        name: definition
-        for name, definition in schema.get("$defs", {}).items()
-        if json.dumps(properties).find(f'"#/$defs/{name}"') >= 0
-    }
+    # The definitions the properties refer to, and those they refer to in turn.
+    all_defs = schema.get("$defs", {})
+    defs: dict[str, Any] = {}
+    referring = json.dumps(properties)
+    while True:
+        more = {
+            name: definition
+            for name, definition in all_defs.items()
+            if name not in defs and f'"#/$defs/{name}"' in referring
+        }
+        if not more:
+            break
+        defs |= more
+        referring = json.dumps(list(more.values()))
     result: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

@@ -61,6 +61,17 @@ class Challenge(Base):
         back_populates="challenge", order_by="ChallengeFile.name"
     )
 
+    @property
+    def limits(self) -> dict[str, Any]:
+        """The submission limits as the API (and a bundle) gives them; unset ones absent."""
+        limits: dict[str, Any] = {}
+        if self.daily_submission_limit is not None:
+            limits["per_day"] = self.daily_submission_limit
+        for key, value in (self.submission_limits or {}).items():
+            if value is not None:
+                limits[key] = value
+        return limits
+
 
 class ChallengeFile(Base):
     """A public file of a challenge, stored by content hash."""

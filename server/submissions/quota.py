@@ -88,13 +88,7 @@ def used_today(
 
 def limits_of(challenge: Challenge) -> dict[str, Any]:
     """The challenge's limits as the API shows them (unset ones absent)."""
-    limits: dict[str, Any] = {}
-    if challenge.daily_submission_limit is not None:
-        limits["per_day"] = challenge.daily_submission_limit
-    for key, value in (challenge.submission_limits or {}).items():
-        if value is not None:
-            limits[key] = value
-    return limits
+    return challenge.limits
 
 
 def usage(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
+import yaml
 from fastapi.testclient import TestClient
 
 from tests.conftest import auth
@@ -68,3 +72,29 @@ def test_patch_limits_replaces_them_all_and_the_alias_changes_per_day(
     assert patched["timezone"] == "Europe/Paris" and patched["late_submissions"] is True
     nulled = api.patch("/api/v1/challenges/lab", json={"timezone": None}, headers=org)
     assert nulled.status_code == 422
+
+
+def test_a_clone_and_a_bundle_carry_the_limits_timezone_and_late_setting(
+    api: TestClient, organizer_token: str
+) -> None:
+    org = auth(organizer_token)
+    limits = {"per_window": {"count": 3, "minutes": 60}, "total": 40}
+    create(
+        api, organizer_token, "lab-src", limits=limits, timezone="Asia/Tokyo", late_submissions=True
+    )
+    clone = api.post(
+        "/api/v1/challenges/lab-src/clone", json={"slug": "lab-copy", "title": "Copy"}, headers=org
+    )
+    assert clone.status_code == 201, clone.text
+    copy = api.get("/api/v1/challenges/lab-copy", headers=org).json()
+    assert set_(copy["limits"]) == limits and copy["daily_submission_limit"] is None
+    assert copy["timezone"] == "Asia/Tokyo" and copy["late_submissions"] is True
+    bundle = api.get("/api/v1/challenges/lab-src/bundle", headers=org)
+    assert bundle.status_code == 200, bundle.text
+    manifest = yaml.safe_load(zipfile.ZipFile(io.BytesIO(bundle.content)).read("challenge.yaml"))
+    assert set_(manifest["limits"]) == limits and manifest["timezone"] == "Asia/Tokyo"
+    assert (
+        manifest["late_submissions"] is True
+        and "daily_submission_limit" not in manifest
+        or manifest["daily_submission_limit"] is None
+    )

@@ -30,7 +30,6 @@ from server.jobs.dispatch import dispatch
 from server.leaderboard import service as leaderboards
 from server.models import Challenge, ChallengeFile, ChallengeState, Role, Team, User, utcnow
 from server.scoring.metrics import get_metric
-from server.submissions import quota
 from server.submissions import service as submissions
 from server.submissions.gate import page_submission_gate, receive_submission
 from server.submissions.router import MAX_MESSAGE_LENGTH, _safe_name
@@ -135,7 +134,7 @@ def challenge_page(
         revealed=revealed,
         my_team=my_team.name if my_team else None,
         accepting=is_accepting(challenge, now),
-        limit_rules=quota.in_words(challenge),
+        limit_rules=submissions.quota.in_words(challenge),
         time_left=time_left(challenge.closes_at, now),
         teams_count=teams_count,
         submissions_count=submissions_count,
@@ -209,8 +208,8 @@ def _submissions_page(
         team=teams.to_read(session, challenge, team, for_member=True) if team else None,
         submissions=rows,
         revealed=_private_revealed(challenge),
-        accepting=is_accepting(challenge) or submissions.accepts_late(challenge, utcnow()),
-        late_only=not is_accepting(challenge),
+        accepting=is_accepting(challenge),
+        late_only=submissions.accepts_late(challenge, utcnow()),
         error=error,
         notice=notice,
         max_message_length=MAX_MESSAGE_LENGTH,

@@ -138,14 +138,16 @@ def children_cpu_seconds() -> float:
 
 def run_command(family: str) -> Row:
     """``python -m baselines train`` in a subprocess, its output echoed; the figures it made."""
-    out = Path(tempfile.mkdtemp(prefix=f"podium-bench-{family}-"))
     argv = ["train", "--model", family, "--validation-size", "0", "--device", "cpu"]
-    command = [sys.executable, "-m", "baselines", *argv, "--out", str(out)]
     print(f"\n== {family}: python -m baselines {' '.join(argv)}", flush=True)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     lines: list[str] = []
     cpu_start, started = children_cpu_seconds(), time.perf_counter()
-    with LoadSampler() as load:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"podium-bench-{family}-") as out,
+        LoadSampler() as load,
+    ):
+        command = [sys.executable, "-m", "baselines", *argv, "--out", out]
         with subprocess.Popen(
             command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         ) as process:

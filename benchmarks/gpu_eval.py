@@ -118,51 +118,52 @@ def main() -> int:
         )
         return 0
 
-    folder = Path(tempfile.mkdtemp(prefix="podium-bench-gpu-"))
-    inputs_path = make_inputs(options.rows, folder / "inputs.npy")
-    torch.manual_seed(0)
-    config = parse_config({"family": "cnn"})
-    model = build_model(config).eval()
-    weights, config_path = save_checkpoint(model, config, folder)
-    model = model.to(device)
-    parameters = sum(p.numel() for p in model.parameters())
-    print(
-        f"CNN baseline ({parameters:,} parameters), {options.rows:,} rows (MNIST test images "
-        f"repeated), batch {options.batch_size}, {device} ({name}), torch {torch.__version__}, "
-        f"root={os.geteuid() == 0}, load average {os.getloadavg()[0]:.1f}",
-        flush=True,
-    )
+    with tempfile.TemporaryDirectory(prefix="podium-bench-gpu-") as tmp:  # inputs: 313 MB
+        folder = Path(tmp)
+        inputs_path = make_inputs(options.rows, folder / "inputs.npy")
+        torch.manual_seed(0)
+        config = parse_config({"family": "cnn"})
+        model = build_model(config).eval()
+        weights, config_path = save_checkpoint(model, config, folder)
+        model = model.to(device)
+        parameters = sum(p.numel() for p in model.parameters())
+        print(
+            f"CNN baseline ({parameters:,} parameters), {options.rows:,} rows (MNIST test images "
+            f"repeated), batch {options.batch_size}, {device} ({name}), torch {torch.__version__}, "
+            f"root={os.geteuid() == 0}, load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
 
-    _, reference = plain_loop(model, inputs_path, device, options.batch_size)  # warm-up
-    sandboxed(weights, config_path, inputs_path, options.batch_size)  # warm-up (page cache)
-    loops: list[float] = []
-    runs: list[tuple[CheckpointResult, float]] = []
-    for _ in range(options.repeat):
-        loops.append(plain_loop(model, inputs_path, device, options.batch_size)[0])
-        runs.append(sandboxed(weights, config_path, inputs_path, options.batch_size))
+        _, reference = plain_loop(model, inputs_path, device, options.batch_size)  # warm-up
+        sandboxed(weights, config_path, inputs_path, options.batch_size)  # warm-up (page cache)
+        loops: list[float] = []
+        runs: list[tuple[CheckpointResult, float]] = []
+        for _ in range(options.repeat):
+            loops.append(plain_loop(model, inputs_path, device, options.batch_size)[0])
+            runs.append(sandboxed(weights, config_path, inputs_path, options.batch_size))
 
-    rows = options.rows
-    loop_rate = rows / statistics.median(loops)
-    sandbox_rate = statistics.median(1000 / r.inference_seconds_per_1k for r, _ in runs)
-    whole_rate = statistics.median(rows / r.inference_seconds for r, _ in runs)
-    ratio = sandbox_rate / loop_rate
-    agree = float((runs[-1][0].outputs.argmax(1) == reference.argmax(1)).mean())
-    print(f"plain loop            {loop_rate:>12,.0f} images/s  (median of {len(loops)})")
-    print(
-        f"checkpoint evaluation {sandbox_rate:>12,.0f} images/s  steady state, on "
-        f"{runs[0][0].device} ({whole_rate:,.0f} images/s with its first batch)"
-    )
-    verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
-    print(f"ratio                 {ratio:>12.2f}x  (target >= {TARGET_RATIO}x: {verdict})")
-    median = statistics.median
-    print(
-        "fixed cost per job:   "
-        f"start+import {median(r.startup_seconds for r, _ in runs):.2f} s, "
-        f"load {median(r.load_seconds for r, _ in runs):.2f} s, "
-        f"first batch {median(r.first_batch_seconds for r, _ in runs):.3f} s; "
-        f"whole job {median(t for _, t in runs):.2f} s"
-    )
-    print(f"predictions agree with the plain loop on {agree:.2%} of the rows")
+        rows = options.rows
+        loop_rate = rows / statistics.median(loops)
+        sandbox_rate = statistics.median(1000 / r.inference_seconds_per_1k for r, _ in runs)
+        whole_rate = statistics.median(rows / r.inference_seconds for r, _ in runs)
+        ratio = sandbox_rate / loop_rate
+        agree = float((runs[-1][0].outputs.argmax(1) == reference.argmax(1)).mean())
+        print(f"plain loop            {loop_rate:>12,.0f} images/s  (median of {len(loops)})")
+        print(
+            f"checkpoint evaluation {sandbox_rate:>12,.0f} images/s  steady state, on "
+            f"{runs[0][0].device} ({whole_rate:,.0f} images/s with its first batch)"
+        )
+        verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
+        print(f"ratio                 {ratio:>12.2f}x  (target >= {TARGET_RATIO}x: {verdict})")
+        median = statistics.median
+        print(
+            "fixed cost per job:   "
+            f"start+import {median(r.startup_seconds for r, _ in runs):.2f} s, "
+            f"load {median(r.load_seconds for r, _ in runs):.2f} s, "
+            f"first batch {median(r.first_batch_seconds for r, _ in runs):.3f} s; "
+            f"whole job {median(t for _, t in runs):.2f} s"
+        )
+        print(f"predictions agree with the plain loop on {agree:.2%} of the rows")
     return 0 if ratio >= TARGET_RATIO else 1
 
 

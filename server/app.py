@@ -29,6 +29,7 @@ from server.leaderboard.router import router as leaderboard_router
 from server.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from server.submissions.router import router as submissions_router
 from server.teaching.factsheets import install as install_fact_sheets
+from server.teaching.meter import install as install_meter
 from server.teams.router import router as teams_router
 from server.web.rendering import environment
 from server.web.router import install_web
@@ -140,5 +141,6 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
         app.include_router(router)
     install_web(app)
     install_fact_sheets(environment())
+    install_meter(environment())
     app.include_router(insight_pages)
     return app

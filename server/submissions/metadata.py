@@ -40,12 +40,12 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not allowed in metadata (use null)")
 
 
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _number(key: str, value: object, low: float | None = None, high: float | None = None) -> None:
-    if not _is_number(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
+    if not is_number(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
         raise Invalid(f"metadata '{key}' must be a number, got {json.dumps(value)[:40]}")
     number = float(value)  # type: ignore[arg-type]
     if low is not None and number < low:

@@ -59,6 +59,45 @@
     });
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
-  else draw();
+  // The overfitting meter: validation (x) against public (y); private joins after finalize.
+  function drawMeter() {
+    var canvas = document.getElementById("meter-chart");
+    var source = document.getElementById("meter-data");
+    if (!canvas || !source || !window.Chart) return;
+    var points = JSON.parse(source.textContent);
+    var styles = getComputedStyle(document.documentElement);
+    var team = styles.getPropertyValue("--chart-team").trim() || "#2563eb";
+    var warn = styles.getPropertyValue("--chart-leader").trim() || "#d97706";
+    var muted = styles.getPropertyValue("--chart-baseline").trim() || "#6b7280";
+    var xs = points.map(function (p) { return p.val_metric; });
+    var ys = points.map(function (p) { return p.public_score; });
+    var lo = Math.min.apply(null, xs.concat(ys)), hi = Math.max.apply(null, xs.concat(ys));
+    var datasets = [
+      { label: "public", data: points.map(function (p) { return { x: p.val_metric, y: p.public_score }; }),
+        backgroundColor: points.map(function (p) { return p.marked ? warn : team; }),
+        borderColor: points.map(function (p) { return p.marked ? warn : team; }),
+        pointRadius: points.map(function (p) { return p.marked ? 7 : 5; }), showLine: false },
+      { label: "validation = public", data: [{ x: lo, y: lo }, { x: hi, y: hi }], borderColor: muted,
+        borderDash: [4, 4], pointRadius: 0, showLine: true }
+    ];
+    var privates = points.filter(function (p) { return number(p.private_score) !== null; });
+    if (privates.length) {
+      datasets.push({ label: "private", data: privates.map(function (p) { return { x: p.val_metric, y: p.private_score }; }),
+        backgroundColor: muted, borderColor: muted, pointStyle: "triangle", pointRadius: 6, showLine: false });
+    }
+    new window.Chart(canvas, {
+      type: "scatter",
+      data: { datasets: datasets },
+      options: {
+        animation: false, maintainAspectRatio: false, parsing: false,
+        scales: { x: { title: { display: true, text: "validation score" } }, y: { title: { display: true, text: "leaderboard score" } } },
+        plugins: { legend: { position: "bottom" } }
+      }
+    });
+  }
+
+  function drawAll() { draw(); drawMeter(); }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", drawAll);
+  else drawAll();
 })();

@@ -32,6 +32,7 @@ test: $(VENV)/.test-installed
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check server client baselines tests benchmarks
 	$(BIN)/ruff format --check server client baselines
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.test-installed
 	$(BIN)/mypy server client/podium

@@ -1,6 +1,6 @@
 """From a trained model to files that Podium scores.
 
-Three ways to submit (DESIGN.md, "Model-checkpoint submissions"):
+Three ways to submit (docs/checkpoints.md):
 
 - a predictions CSV, ``id,label``, one row per test image (kind ``csv``);
 - a weights-only checkpoint (kind ``checkpoint``): ``model.safetensors``, the

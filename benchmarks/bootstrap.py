@@ -4,7 +4,7 @@
 
 A solution of ``--rows`` rows (MNIST's test set size by default; 30% public, as
 in the demo) and predictions that are right 95% of the time; for each metric,
-the median wall time of ``server.insight.bootstrap.public_bootstrap`` over
+the median wall time of ``server.scoring.bootstrap.public_bootstrap`` over
 ``--repeat`` runs (B = 1000 resamples for accuracy/MAE/MSE/RMSE, vectorised;
 B = 200 sklearn calls for the others). The reference is the textbook loop (one
 sklearn call per resample) for accuracy with the same B = 1000. This work runs
@@ -22,7 +22,7 @@ import time
 import numpy as np
 from sklearn import metrics as skm
 
-from server.insight import bootstrap
+from server.scoring import bootstrap
 from server.scoring.predictions import read_predictions
 from server.scoring.solution import parse_solution
 

@@ -27,11 +27,10 @@ from collections import Counter
 
 import httpx
 import numpy as np
+from figures import Latency, machine
 from harness import (
-    Latency,
     create_challenge,
     database,
-    machine,
     organizer,
     predictions_csv,
     running_server,

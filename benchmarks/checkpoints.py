@@ -45,8 +45,8 @@ import torch  # noqa: E402
 
 from baselines.export import save_checkpoint  # noqa: E402
 from baselines.models import build_model, parse_config  # noqa: E402
+from server.checkpoints.runner import CheckpointResult, evaluate_checkpoint  # noqa: E402
 from server.demo import hidden_inputs_npy  # noqa: E402
-from server.jobs.checkpoint_runner import CheckpointResult, evaluate_checkpoint  # noqa: E402
 
 BATCH_SIZE = 256
 SPEC = {

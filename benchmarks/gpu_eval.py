@@ -48,7 +48,7 @@ from baselines.models import build_model, parse_config  # noqa: E402
 try:  # the checkpoint package of the architecture issue (#19)
     from server.checkpoints.runner import CheckpointResult, evaluate_checkpoint
 except ImportError:  # before it
-    from server.jobs.checkpoint_runner import CheckpointResult, evaluate_checkpoint
+    from server.checkpoints.runner import CheckpointResult, evaluate_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_MNIST = REPO / "server" / "demo" / "mnist"

@@ -1,4 +1,6 @@
-"""Shared helpers for the benchmark scripts: a live server, seeding, wrk, percentiles.
+"""Shared helpers for the benchmark scripts: a live server and seeding.
+
+(Percentiles and the machine line: ``figures``; ``wrk``: ``wrk_runner``.)
 
 Every benchmark runs a real ``podium-server serve`` subprocess on a temporary data
 directory (SQLite by default, PostgreSQL with ``--postgres``) and talks to it over
@@ -9,21 +11,17 @@ submissions) goes straight into the database through the ORM's bulk inserts.
 from __future__ import annotations
 
 import ctypes
-import math
 import os
-import platform
-import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,68 +37,6 @@ POSTGRES_ADMIN_URL = os.environ.get(
 BENCH_PASSWORD = "a-long-bench-password"
 CLASSES = 10
 PR_SET_PDEATHSIG = 1
-
-
-# ---------------------------------------------------------------- figures
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0..100), nearest-rank, as monitoring tools report it."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-@dataclass(frozen=True)
-class Latency:
-    count: int
-    p50: float
-    p95: float
-    p99: float
-    mean: float
-    max: float
-
-    @classmethod
-    def of(cls, milliseconds: Sequence[float]) -> Latency:
-        return cls(
-            count=len(milliseconds),
-            p50=percentile(milliseconds, 50),
-            p95=percentile(milliseconds, 95),
-            p99=percentile(milliseconds, 99),
-            mean=statistics.fmean(milliseconds) if milliseconds else math.nan,
-            max=max(milliseconds) if milliseconds else math.nan,
-        )
-
-    def line(self) -> str:
-        return (
-            f"p50 {self.p50:7.1f} ms  p95 {self.p95:7.1f} ms  p99 {self.p99:7.1f} ms  "
-            f"mean {self.mean:7.1f} ms  max {self.max:7.1f} ms  (n={self.count})"
-        )
-
-
-def machine() -> str:
-    """One line naming the machine, for the figures' provenance."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f", {kb / 1024 / 1024:.0f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (
-        f"{cpu}, {os.cpu_count()} CPUs{memory}, Python {platform.python_version()}, "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load} (1/5/15 min)"
-    )
 
 
 # ---------------------------------------------------------------- databases
@@ -407,90 +343,3 @@ def seed_board(
 
 def organizer(db: Database) -> str:
     return seed_users(db, 1, "organizer-", role="organizer")[0]
-
-
-# ---------------------------------------------------------------- wrk
-
-
-@dataclass
-class WrkResult:
-    url: str
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    non_2xx: int
-    socket_errors: int
-    raw: str = field(repr=False, default="")
-
-    def line(self) -> str:
-        return (
-            f"{self.requests_per_second:9.0f} req/s  p50 {self.p50_ms:6.1f} ms  "
-            f"p99 {self.p99_ms:6.1f} ms  ({self.requests} requests, non-2xx {self.non_2xx}, "
-            f"socket errors {self.socket_errors})"
-        )
-
-
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-def _ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
-    if not match:
-        raise ValueError(f"not a wrk duration: {text!r}")
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
-def parse_wrk(output: str, url: str = "") -> WrkResult:
-    """Requests/s and latency percentiles from ``wrk --latency`` output."""
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
-    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    non_2xx_match = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    errors_match = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
-    )
-    errors = sum(int(g) for g in errors_match.groups()) if errors_match else 0
-    return WrkResult(
-        url=url,
-        requests_per_second=rps,
-        p50_ms=p50,
-        p99_ms=p99,
-        requests=requests,
-        non_2xx=int(non_2xx_match.group(1)) if non_2xx_match else 0,
-        socket_errors=errors,
-        raw=output,
-    )
-
-
-def wrk(
-    url: str,
-    connections: int = 32,
-    seconds: int = 10,
-    threads: int = 2,
-    headers: dict[str, str] | None = None,
-) -> WrkResult:
-    """Run wrk against ``url`` (install it with ``apt-get install -y wrk``)."""
-    binary = shutil.which("wrk")
-    if binary is None:
-        raise SystemExit("wrk is not installed: apt-get install -y wrk")
-    command = [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    for name, value in (headers or {}).items():
-        command += ["-H", f"{name}: {value}"]
-    output = subprocess.run(
-        command + [url], check=True, capture_output=True, text=True, timeout=seconds + 60
-    ).stdout
-    return parse_wrk(output, url)
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, in MB."""
-    import psutil
-
-    process = psutil.Process(pid)
-    total = process.memory_info().rss
-    for child in process.children(recursive=True):
-        with suppress(psutil.NoSuchProcess):
-            total += child.memory_info().rss
-    return total / 1e6

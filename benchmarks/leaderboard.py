@@ -27,18 +27,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
+from figures import machine
 from harness import (
     Server,
-    WrkResult,
     create_challenge,
     database,
-    machine,
     organizer,
     running_server,
     seed_board,
     seed_users,
-    wrk,
 )
+from wrk_runner import WrkResult, wrk
 
 SLUG = "board"
 SOLUTION_ROWS = 1_000

@@ -29,12 +29,12 @@ import time
 from collections.abc import Callable
 
 import httpx
+from figures import machine
 from harness import (
     Database,
     Server,
     create_challenge,
     database,
-    machine,
     organizer,
     predictions_csv,
     running_server,

@@ -21,18 +21,18 @@ import sys
 import time
 
 import httpx
+from figures import machine
 from harness import (
     ROOT,
     Database,
     create_challenge,
     database,
     free_port,
-    machine,
     organizer,
     running_server,
     seed_board,
-    wrk,
 )
+from wrk_runner import wrk
 
 SLUG = "settings"
 # What ``podium-server serve`` passes to uvicorn.run (server/cli.py).

@@ -20,11 +20,10 @@ import argparse
 import time
 
 import httpx
+from figures import Latency, machine
 from harness import (
-    Latency,
     create_challenge,
     database,
-    machine,
     organizer,
     predictions_csv,
     running_server,

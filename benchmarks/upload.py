@@ -28,7 +28,8 @@ from pathlib import Path
 
 import httpx
 import psutil
-from harness import Server, create_challenge, database, machine, organizer, running_server
+from figures import machine
+from harness import Server, create_challenge, database, organizer, running_server
 
 SLUG = "upload"
 TARGET_GROWTH_MB = 50.0

@@ -23,10 +23,15 @@ from server.db import get_engine
 from server.deps import SessionDep, worker_api_disabled
 from server.errors import ERROR_RESPONSES, install_error_handlers
 from server.filemodes import secure_at_start
+from server.insight import service as insight
+from server.insight.notify import send_due_notifications
+from server.insight.outbox import deliverer
 from server.insight.router import pages as insight_pages
 from server.insight.router import router as insight_router
 from server.leaderboard.router import router as leaderboard_router
 from server.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from server.queue.recovery import recover_on_startup
+from server.queue.sweeper import LeaseSweeper, sweep_interval
 from server.submissions.router import router as submissions_router
 from server.teaching.factsheets import install as install_fact_sheets
 from server.teaching.meter import install as install_meter
@@ -61,16 +66,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
     sweeper = None
     if app.state.recover_jobs:
-        from server.insight.outbox import deliverer
-        from server.jobs.recovery import recover_on_startup
-        from server.jobs.sweeper import LeaseSweeper, sweep_interval
-
         # On either transport: a job sent before a crash may never have reached
         # the broker, and a duplicate finds nothing left to claim.
         recovered = recover_on_startup()
         if recovered:
             log.warning("re-dispatched %d unfinished submissions", recovered)
-        sweeper = LeaseSweeper(sweep_interval(settings)).start()
+        # Also: opening, closing-soon and final-results messages (one cheap query; never raises).
+        sweeper = LeaseSweeper(sweep_interval(settings), also=[send_due_notifications]).start()
         # Webhook messages the last run left in the outbox go out now.
         deliverer.wake()
     collector = None
@@ -95,6 +97,7 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
         responses=ERROR_RESPONSES,
     )
     app.state.recover_jobs = recover_jobs
+    insight.install()  # bootstrap intervals and notifications after each scored submission
     install_error_handlers(app)
     app.add_middleware(
         BodySizeLimitMiddleware,

@@ -162,8 +162,8 @@ def worker(
         err.print("[red]error:[/red] set PODIUM_WORKER_TOKEN to the server's worker token")
         raise typer.Exit(2)
     from server.filemodes import secure_worker_cache
-    from server.jobs.celery_app import run_worker
     from server.workers.client import cache_dir
+    from server.workers.runner import run_worker
 
     logging.basicConfig(level=logging.INFO)
     secure_worker_cache(cache_dir(settings))

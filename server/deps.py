@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Annotated
 
-import annotated_types
 import anyio
 from anyio.lowlevel import RunVar
 from fastapi import Depends, HTTPException, Request, status
@@ -26,10 +25,6 @@ SESSION_COOKIE = "podium_session"
 API_PREFIX = "/api/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-# Row ids are 32-bit in PostgreSQL; SQLite fails (500) on numbers over 64 bits. A number
-# outside the range names no row: refuse it as invalid (422) before it reaches a query.
-MAX_ROW_ID = 2**31 - 1
-RowId = Annotated[int, annotated_types.Interval(ge=1, le=MAX_ROW_ID)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/v1/tokens")
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import BinaryIO
 import anyio
 
 from server.config import Settings, get_settings
-from server.errors import BodyTooLarge
+from server.exceptions import TooLarge
 from server.filemodes import private_mkdir
 
 CHUNK_SIZE = 1024 * 1024
@@ -96,7 +95,7 @@ class BlobStore:
                 for chunk in chunks:
                     size += len(chunk)
                     if max_bytes is not None and size > max_bytes:
-                        raise BodyTooLarge(max_bytes)
+                        raise _too_large(max_bytes)
                     digest.update(chunk)
                     handle.write(chunk)
         except BaseException:
@@ -133,7 +132,7 @@ class BlobStore:
                         continue
                     size += len(chunk)
                     if size > max_bytes:
-                        raise BodyTooLarge(max_bytes)
+                        raise _too_large(max_bytes)
                     digest.update(chunk)
                     await anyio.to_thread.run_sync(handle.write, chunk)
         except BaseException:
@@ -142,8 +141,13 @@ class BlobStore:
 
         return StagedBlob(digest.hexdigest(), size, temp_path, self)
 
-    def copy_to(self, sha256: str, destination: Path) -> None:
-        shutil.copyfile(self.path_for(sha256), destination)
+
+def _too_large(max_bytes: int) -> TooLarge:
+    """The same 413 as the body-size middleware's (``server.errors.BodyTooLarge``)."""
+    return TooLarge(
+        f"request body too large: the limit is {max_bytes / (1024 * 1024):g} MB",
+        headers={"Connection": "close"},
+    )
 
 
 def get_blob_store(settings: Settings | None = None) -> BlobStore:

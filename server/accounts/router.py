@@ -5,8 +5,9 @@ from sqlalchemy import select
 
 from server.accounts import service
 from server.accounts.schemas import TokenCreate, TokenCreated, TokenRead, UserCreate, UserRead
-from server.deps import CurrentUser, RowId, SessionDep, SettingsDep
+from server.deps import CurrentUser, SessionDep, SettingsDep
 from server.models import ApiToken, Role
+from server.models.base import RowId
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

@@ -5,8 +5,9 @@ from fastapi import APIRouter, Response, status
 from server.announcements import service
 from server.announcements.schemas import AnnouncementCreate, AnnouncementRead
 from server.challenges.router import ManagedChallenge, VisibleChallenge
-from server.deps import CurrentUser, RowId, SessionDep
+from server.deps import CurrentUser, SessionDep
 from server.insight.notify import notifier, queue_announcement
+from server.models.base import RowId
 
 router = APIRouter(prefix="/api/v1/challenges/{slug}/announcements", tags=["announcements"])
 

@@ -8,7 +8,7 @@ from server.baselines import service
 from server.baselines.schemas import BaselineRead
 from server.challenges.router import ManagedChallenge, VisibleChallenge
 from server.deps import CurrentUser, OptionalUser, SessionDep
-from server.jobs.dispatch import dispatch
+from server.queue.dispatch import dispatch
 from server.storage import get_blob_store
 from server.submissions.gate import organizer_upload_gate
 from server.submissions.router import _safe_name as safe_name

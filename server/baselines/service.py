@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.baselines.schemas import BaselineRead, label
-from server.challenges.service import bump_board
+from server.checkpoints.upload import validate_checkpoint_upload
 from server.config import get_settings
 from server.exceptions import Conflict, Invalid, NotFound
+from server.leaderboard.bump import bump_board
 from server.models import Baseline, Challenge, ChallengeState, Submission, SubmissionStatus, User
 from server.storage import BlobStore
 from server.submissions.service import may_see_private, validate_csv
@@ -61,8 +62,6 @@ def add_baseline(
         if kind == "csv":
             validate_csv(challenge, staged, store)
         else:
-            from server.submissions.checkpoints import validate_checkpoint_upload
-
             config_sha256 = validate_checkpoint_upload(challenge, staged, config, file_name, store)
         blob = staged.commit()
     submission = Submission(

@@ -21,6 +21,7 @@ from server.deps import CurrentUser, OptionalUser, Organizer, SessionDep
 from server.exceptions import Forbidden
 from server.models import Challenge, ChallengeFile, ChallengeState
 from server.storage import StoredBlob, get_blob_store
+from server.submissions.service import rescore_all
 from server.uploads import read_upload
 
 router = APIRouter(prefix="/api/v1/challenges", tags=["challenges"])
@@ -75,7 +76,7 @@ def update_challenge(
     body: ChallengeUpdate, challenge: ManagedChallenge, session: SessionDep
 ) -> object:
     """Change fields; ``{"state": "open"}`` opens it, ``"closed"`` closes it early."""
-    service.update_challenge(session, challenge, body)
+    service.update_challenge(session, challenge, body, get_blob_store())
     session.flush()
     return service.read_one(session, challenge)
 
@@ -145,6 +146,4 @@ def finalize(challenge: ManagedChallenge, session: SessionDep) -> object:
 @router.post("/{slug}/rescore", response_model=RescoreRead)
 def rescore(challenge: ManagedChallenge, session: SessionDep) -> object:
     """Score every submission again (after a solution fix); boards follow."""
-    from server.submissions.service import rescore_all
-
     return RescoreRead(rescored=rescore_all(session, challenge))

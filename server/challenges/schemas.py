@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from server.insight.schemas import Webhooks
+from server.scoring.metrics import METRICS
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 SubmissionKind = Literal["csv", "checkpoint"]
@@ -122,8 +123,6 @@ class ChallengeBase(BaseModel):
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, value: str) -> str:
-        from server.scoring.metrics import METRICS
-
         if value not in METRICS:
             raise ValueError(f"unknown metric '{value}'; known: {', '.join(sorted(METRICS))}")
         return value

@@ -19,7 +19,8 @@ from server.challenges.schemas import (
     SolutionRead,
 )
 from server.exceptions import Conflict, Invalid, NotFound
-from server.insight.notify import merge_webhooks
+from server.insight.webhook_urls import merge_webhooks
+from server.leaderboard.bump import bump_board
 from server.models import (
     Challenge,
     ChallengeFile,
@@ -31,7 +32,7 @@ from server.models import (
 )
 from server.scoring.metrics import get_metric
 from server.scoring.solution import SolutionError, load_solution
-from server.storage import BlobStore, StoredBlob
+from server.storage import BlobStore, StoredBlob, get_blob_store
 from server.submissions.quota import limits_of
 
 FILE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -56,18 +57,6 @@ def refresh_state(challenge: Challenge, now: datetime | None = None) -> None:
         and now >= challenge.closes_at
     ):
         challenge.state = ChallengeState.closed
-
-
-def bump_board(session: Session, challenge_id: int) -> None:
-    """Invalidate cached leaderboards of a challenge (any process)."""
-    from server.leaderboard.service import note_bump
-
-    session.execute(
-        update(Challenge)
-        .where(Challenge.id == challenge_id)
-        .values(board_version=Challenge.board_version + 1)
-    )
-    note_bump(session, challenge_id)
 
 
 def get_challenge(session: Session, slug: str, viewer: User | None) -> Challenge:
@@ -158,7 +147,12 @@ def _stored_limits(limits: dict[str, Any]) -> dict[str, Any]:
     return {"daily_submission_limit": limits.get("per_day"), "submission_limits": others}
 
 
-def update_challenge(session: Session, challenge: Challenge, body: ChallengeUpdate) -> Challenge:
+def update_challenge(
+    session: Session,
+    challenge: Challenge,
+    body: ChallengeUpdate,
+    store: BlobStore | None = None,
+) -> Challenge:
     if challenge.state == ChallengeState.finalized:
         raise Conflict("the challenge is finalized and can no longer change")
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
@@ -169,7 +163,8 @@ def update_challenge(session: Session, challenge: Challenge, body: ChallengeUpda
     metric_changes = "metric" in changes and changes["metric"] != challenge.metric
     if metric_changes and challenge.solution_sha256 is not None:
         # The stored solution was validated for the old metric: check it again.
-        _parse_solution(session, challenge, challenge.solution_sha256, changes["metric"])
+        store = store or get_blob_store()
+        _parse_solution(store, challenge.solution_sha256, changes["metric"])
     lowered_picks = changes.get("final_selection_count") is not None and (
         changes["final_selection_count"] < challenge.final_selection_count
     )
@@ -294,13 +289,9 @@ def get_file(session: Session, challenge: Challenge, name: str) -> ChallengeFile
     return file
 
 
-def _parse_solution(
-    session: Session, challenge: Challenge, sha256: str, metric: str, path: Path | None = None
-) -> Any:
-    from server.storage import get_blob_store
-
+def _parse_solution(store: BlobStore, sha256: str, metric: str, path: Path | None = None) -> Any:
     try:
-        return load_solution(path or get_blob_store().path_for(sha256), metric, sha256)
+        return load_solution(path or store.path_for(sha256), metric, sha256)
     except SolutionError as error:
         raise Invalid(f"solution rejected: {error}") from None
 
@@ -310,7 +301,7 @@ def put_solution(
 ) -> SolutionRead:
     if challenge.state == ChallengeState.finalized:
         raise Conflict("the challenge is finalized; its solution can no longer change")
-    solution = _parse_solution(session, challenge, blob.sha256, challenge.metric, blob.path)
+    solution = _parse_solution(store, blob.sha256, challenge.metric, blob.path)
     if challenge.hidden_inputs_sha256 is not None:
         rows = _npy_rows(store, challenge.hidden_inputs_sha256)
         if rows != len(solution.ids):

@@ -24,9 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from ipaddress import ip_address
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
@@ -34,66 +32,36 @@ from sqlalchemy.orm import Session
 from server.config import Settings, get_settings
 from server.db import session_scope
 from server.insight.outbox import deliverer, enqueue
+from server.insight.webhook_urls import (
+    MAX_URL_LENGTH,
+    TARGETS,
+    check_webhook_url,
+    configured,
+    merge_webhooks,
+)
+from server.leaderboard.service import get_board
 from server.models import UNFINISHED, Challenge, ChallengeState, Submission, SubmissionStatus, Team
 from server.models import utcnow as _utcnow
 
+__all__ = [  # the URL checks live in webhook_urls (a leaf); still importable from here
+    "MAX_URL_LENGTH",
+    "TARGETS",
+    "check_webhook_url",
+    "check_leader",
+    "configured",
+    "merge_webhooks",
+    "notifier",
+    "queue_announcement",
+    "queue_message",
+    "send_due_notifications",
+    "send_test_message",
+]
+
 log = logging.getLogger(__name__)
 
-TARGETS = ("discord_url", "slack_url")
-MAX_URL_LENGTH = 500
 DISCORD_MAX_CHARS = 2000
-LOOPBACK_HOSTS = frozenset({"localhost"})
 # Warnings before the deadline, largest first: (key in Challenge.notified, lead time).
 CLOSING_WARNINGS = (("closes_24h", timedelta(hours=24)), ("closes_1h", timedelta(hours=1)))
-
-
-# --------------------------------------------------------------------------
-# Webhook URLs
-
-
-def check_webhook_url(url: str, settings: Settings | None = None) -> str:
-    """A webhook URL we agree to post to, or ValueError saying why not.
-
-    ``https://`` always; ``http://`` only to this machine (``localhost``,
-    ``127.0.0.1``, ``::1``) and never when ``PODIUM_ENV=production``: it is
-    there for tests and for trying a local receiver.
-    """
-    settings = settings or get_settings()
-    url = url.strip()
-    if len(url) > MAX_URL_LENGTH:
-        raise ValueError(f"a webhook URL must be at most {MAX_URL_LENGTH} characters")
-    if any(not ch.isprintable() or ch.isspace() for ch in url):
-        raise ValueError("a webhook URL must not contain spaces or control characters")
-    parts = urlsplit(url)
-    if not parts.hostname or parts.username is not None or parts.password is not None:
-        raise ValueError("a webhook URL needs a host (and no user:password@)")
-    if parts.scheme == "https":
-        return url
-    if parts.scheme == "http" and _is_loopback(parts.hostname):
-        if settings.env == "production":
-            raise ValueError("http:// webhooks are refused when PODIUM_ENV=production")
-        return url
-    raise ValueError("a webhook URL must start with https:// (http:// only for localhost)")
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def configured(webhooks: dict[str, Any] | None) -> dict[str, str]:
-    """The webhook URLs that are set, by target."""
-    return {key: str(url) for key, url in (webhooks or {}).items() if key in TARGETS and url}
-
-
-def merge_webhooks(current: dict[str, Any] | None, changes: dict[str, Any]) -> dict[str, str]:
-    """``current`` with ``changes`` applied (a null removes a URL)."""
-    merged = {**configured(current), **changes}
-    return {key: str(url) for key, url in merged.items() if key in TARGETS and url}
 
 
 # --------------------------------------------------------------------------
@@ -189,8 +157,6 @@ def check_leader(challenge_id: int, settings: Settings | None = None) -> bool:
     them all: the board is rebuilt one submission at a time, and its passing
     leaders are not news).
     """
-    from server.leaderboard.service import get_board
-
     settings = settings or get_settings()
     with _event_lock, session_scope(settings) as session:
         challenge = _locked_challenge(session, challenge_id)
@@ -303,8 +269,6 @@ def _due_events(
 
 
 def _final_message(session: Session, challenge: Challenge, settings: Settings) -> Message:
-    from server.leaderboard.service import get_board
-
     # Finalized: the private board is public now; names only, never its scores.
     board = get_board(session, challenge, "private")
     podium = [entry.team for entry in board.entries[:3]]

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 
-from server.insight.notify import MAX_URL_LENGTH, check_webhook_url
+from server.insight.webhook_urls import MAX_URL_LENGTH, check_webhook_url
 
 
 class Webhooks(BaseModel):

@@ -1,10 +1,13 @@
 """After a submission is scored: its bootstrap interval, then the leader check.
 
-``after_scored`` (called by ``jobs.core.record`` after the commit, on every
-transport) hands the work to one background thread, so that a submission's
-response never waits for it. A checkpoint's bootstrap is computed by the
-checkpoint runner, which alone holds the model's outputs, and arrives with the
-result; a CSV file is read again here.
+:func:`install` subscribes :func:`on_scored` to ``server.events.SubmissionScored``,
+which ``server.queue.state.record`` emits after the commit, on every transport.
+It hands the work to one background thread, so that a submission's response
+never waits for it. The bootstrap is computed from the predictions the scorer
+aligned: a checkpoint's runner and a remote worker compute it where they score
+and it arrives with the result; the embedded CSV scorer passes its aligned
+predictions along with the event. Only when neither happened (a server restart
+in between) is the file read again here.
 """
 
 from __future__ import annotations
@@ -15,15 +18,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
-from server.challenges.service import bump_board
 from server.config import Settings, get_settings
 from server.db import session_scope
-from server.insight import bootstrap
+from server.events import SubmissionScored, subscribe
+from server.insight.notify import check_leader
+from server.leaderboard.bump import bump_board
 from server.models import Challenge, Submission, SubmissionStatus
+from server.scoring import bootstrap
 from server.scoring.predictions import read_predictions
-from server.scoring.solution import Solution, load_solution
+from server.scoring.solution import load_solution
 from server.storage import get_blob_store
 
 log = logging.getLogger(__name__)
@@ -33,11 +37,25 @@ _pending: set[Future[None]] = set()
 _pending_lock = threading.Lock()
 
 
-def after_scored(submission_id: int) -> None:
+def install() -> None:
+    """Hang the insight work off the core's post-commit events (idempotent)."""
+    subscribe(SubmissionScored, on_scored)
+
+
+def on_scored(event: SubmissionScored) -> None:
     """Queue the insight work for a newly scored submission (returns at once)."""
+    aligned = None if event.has_bootstrap else event.aligned
+    after_scored(event.submission_id, aligned)
+
+
+def after_scored(submission_id: int, aligned: np.ndarray | None = None) -> None:
+    """Queue the insight work for a scored submission (returns at once).
+
+    ``aligned``: its predictions aligned with the solution, when the caller holds them.
+    """
     # The settings of the moment: the job must use this database even if they change.
     settings = get_settings()
-    future = _executor.submit(_run, submission_id, settings)
+    future = _executor.submit(_run, submission_id, settings, aligned)
     with _pending_lock:
         _pending.add(future)
     future.add_done_callback(_forget)
@@ -60,11 +78,9 @@ def wait_idle(timeout: float = 30.0) -> bool:
     return True
 
 
-def _run(submission_id: int, settings: Settings) -> None:
-    from server.insight.notify import check_leader
-
+def _run(submission_id: int, settings: Settings, aligned: np.ndarray | None = None) -> None:
     try:
-        challenge_id = store_bootstrap(submission_id, settings)
+        challenge_id = store_bootstrap(submission_id, settings, aligned)
     except Exception:
         log.exception("bootstrap of submission %s failed", submission_id)
         challenge_id = None
@@ -80,11 +96,14 @@ def _run(submission_id: int, settings: Settings) -> None:
             log.exception("leader check after submission %s failed", submission_id)
 
 
-def store_bootstrap(submission_id: int, settings: Settings | None = None) -> int | None:
+def store_bootstrap(
+    submission_id: int, settings: Settings | None = None, aligned: np.ndarray | None = None
+) -> int | None:
     """Compute and store a scored CSV submission's bootstrap; returns its challenge id.
 
-    Does nothing for a submission that already has one (checkpoints bring theirs)
-    or that is no longer the scored attempt it was.
+    Does nothing for a submission that already has one (checkpoints and workers
+    bring theirs) or that is no longer the scored attempt it was. ``aligned``:
+    the predictions as the scorer aligned them; None: the file is read again.
     """
     settings = settings or get_settings()
     with session_scope(settings) as session:
@@ -104,7 +123,8 @@ def store_bootstrap(submission_id: int, settings: Settings | None = None) -> int
         metric, solution_sha = challenge.metric, challenge.solution_sha256
     store = get_blob_store(settings)
     solution = load_solution(store.path_for(solution_sha), metric, solution_sha)
-    aligned = read_predictions(store.path_for(file_sha), solution, metric)
+    if aligned is None:
+        aligned = read_predictions(store.path_for(file_sha), solution, metric)
     scores = bootstrap.public_bootstrap(aligned, solution, metric, solution_sha)
     with session_scope(settings) as session:
         written = session.execute(
@@ -121,38 +141,3 @@ def store_bootstrap(submission_id: int, settings: Settings | None = None) -> int
         if written.rowcount == 1:  # type: ignore[attr-defined]
             bump_board(session, challenge.id)
     return challenge.id
-
-
-def checkpoint_bootstrap(
-    aligned: np.ndarray, solution: Solution, metric: str, solution_sha256: str
-) -> np.ndarray | None:
-    """The bootstrap of a checkpoint's predictions (None if it fails: scoring goes on)."""
-    try:
-        return bootstrap.public_bootstrap(aligned, solution, metric, solution_sha256)
-    except Exception:
-        log.exception("bootstrap of checkpoint predictions failed")
-        return None
-
-
-def tied_marks(session: Session, submission_ids: list[int]) -> list[bool | None]:
-    """For a public board's best submissions in rank order: is each tied with the next?
-
-    The last entry gets None (there is no next one), and so does a pair lacking a
-    bootstrap (still being computed).
-    """
-    if len(submission_ids) < 2:
-        return [None] * len(submission_ids)
-    blobs = dict(
-        session.execute(
-            select(Submission.id, Submission.public_bootstrap).where(
-                Submission.id.in_(submission_ids)
-            )
-        )
-        .tuples()
-        .all()
-    )
-    scores = [bootstrap.decode(blobs.get(i)) for i in submission_ids]
-    marks: list[bool | None] = []
-    for first, second in zip(scores, scores[1:], strict=False):
-        marks.append(None if first is None or second is None else bootstrap.tied(first, second))
-    return marks + [None]

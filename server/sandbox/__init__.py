@@ -10,8 +10,9 @@
   pool of per-run uids.
 - ``runner`` (the child's entry point, ``python -I server/sandbox/runner.py``):
   checks the isolation from inside (``isolation``), then calls the workload.
-- ``inference`` (the workload for checkpoints): loads a model and runs it on the
-  hidden inputs.
 
-Nothing here imports torch in the parent; see docs/checkpoints.md for the design.
+The workload is named by the caller (``module:function``) and knows what it
+runs; this package knows nothing of models. Checkpoints use it through
+``server.checkpoints.runner`` (workload: ``server.checkpoints.inference``).
+Nothing here imports torch; see docs/checkpoints.md for the design.
 """

@@ -86,8 +86,8 @@ def clean_environment(home: str, threads: int) -> dict[str, str]:
     return env
 
 
-def _expose_paths(extra: Sequence[str]) -> list[str]:
-    """What the sandbox must still read: the interpreter, its libraries, our two packages.
+def _expose_paths(extra: Sequence[str], packages: Sequence[str] = ("server",)) -> list[str]:
+    """What the sandbox must still read: the interpreter, its libraries, the workload's packages.
 
     Only these are bound in (read-only): not the project's folder, where a
     database or a data folder may lie beside the packages.
@@ -98,7 +98,7 @@ def _expose_paths(extra: Sequence[str]) -> list[str]:
         real = os.path.realpath(entry) if entry else ""
         if os.path.isdir(real) and any(real.startswith(p.rstrip("/") + "/") for p in paths):
             paths.add(real)
-    for package in ("server", "baselines"):  # found without importing them (no torch here)
+    for package in packages:  # the workload's, found without importing them (no torch here)
         spec = importlib.util.find_spec(package)
         if spec is not None and spec.origin:
             paths.add(str(Path(spec.origin).resolve().parent))

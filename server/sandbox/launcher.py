@@ -135,10 +135,12 @@ class Sandbox:
         hide: Sequence[Path | str] = (),
         python_path: Sequence[str] = (),
         threads: int | None = None,
+        packages: Sequence[str] = ("server",),
     ) -> None:
         self.require_isolation = require_isolation
         self.hide = [str(Path(p).resolve()) for p in hide]
         self.python_path = list(python_path)
+        self.packages = list(packages)  # top-level packages the workload imports
         self.threads = threads or len(os.sched_getaffinity(0))
         self._uid: _UidLease | None = None
         self._cgroup: cgroups.JobCgroup | None = None
@@ -222,7 +224,7 @@ class Sandbox:
 
     def run(self, entry: str, args: dict[str, Any], limits: SandboxLimits) -> SandboxRun:
         """Run ``entry`` (``module:function(args, ready)``) in the sandbox and wait for it."""
-        expose = _expose_paths(self.python_path)
+        expose = _expose_paths(self.python_path, self.packages)
         needed = [*expose, str(self.work_dir)]
         mode = bwrap.support().choose(needed) if self.uid is not None else None
         if self.uid is not None and mode is None:

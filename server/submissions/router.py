@@ -7,9 +7,10 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import FileResponse
 
 from server.challenges.router import VisibleChallenge
-from server.deps import CurrentUser, RowId, SessionDep
-from server.jobs.dispatch import dispatch
+from server.deps import CurrentUser, SessionDep, SettingsDep
 from server.models import Challenge, Submission
+from server.models.base import RowId
+from server.queue.dispatch import dispatch
 from server.storage import get_blob_store
 from server.submissions import metadata as fact_sheet
 from server.submissions import quota, service
@@ -38,6 +39,7 @@ def submit(
     challenge: VisibleChallenge,
     user: CurrentUser,
     session: SessionDep,
+    settings: SettingsDep,
     file: Annotated[UploadFile, File(description="Predictions CSV, or model weights/program")],
     message: Annotated[str, Form(max_length=MAX_MESSAGE_LENGTH)] = "",
     kind: Annotated[Literal["csv", "checkpoint"], Form()] = "csv",
@@ -63,7 +65,7 @@ def submit(
     submission.run_metadata = run_metadata
     # The job goes out only once the row is committed: a worker must find it.
     session.commit()
-    dispatch([submission.id])
+    dispatch([submission.id], settings=settings)
     session.refresh(submission)
     return service.to_read(
         submission,

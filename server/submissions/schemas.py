@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from server.deps import RowId
+from server.models.base import RowId
 
 
 class LimitLeft(BaseModel):

@@ -8,8 +8,10 @@ from typing import BinaryIO
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from server.challenges.service import bump_board, is_accepting
+from server.challenges.service import is_accepting
+from server.checkpoints.upload import validate_checkpoint_upload
 from server.exceptions import Conflict, Forbidden, Invalid, NotFound
+from server.leaderboard.bump import bump_board
 from server.models import (
     UNFINISHED,
     Challenge,
@@ -19,6 +21,7 @@ from server.models import (
     User,
     utcnow,
 )
+from server.queue.dispatch import dispatch
 from server.scoring.predictions import PredictionError, read_predictions
 from server.scoring.solution import load_solution
 from server.storage import BlobStore, StagedBlob, StoredBlob
@@ -145,8 +148,6 @@ def create_submission(
     if kind == "csv":
         validate_csv(challenge, blob, store)
     else:
-        from server.submissions.checkpoints import validate_checkpoint_upload
-
         config_sha256 = validate_checkpoint_upload(challenge, blob, config, file_name, store)
     team = team_of(session, challenge, user) or join_challenge(session, challenge, user)
     lock_teams(session, [team.id])
@@ -284,8 +285,6 @@ def select_final(
 
 def rescore_all(session: Session, challenge: Challenge) -> int:
     """Queue every finished submission again; jobs are sent after the commit."""
-    from server.jobs.dispatch import dispatch
-
     if challenge.state == ChallengeState.finalized:
         raise Conflict("the challenge is finalized; its scores are final")
     ids = list(

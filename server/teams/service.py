@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from server.exceptions import Conflict, Invalid, NotFound
+from server.leaderboard.bump import bump_board
 from server.models import Challenge, ChallengeState, Submission, Team, TeamMember, User, utcnow
 from server.submissions import quota
 from server.submissions.quota import lock_teams
@@ -140,8 +141,6 @@ def join_team(session: Session, challenge: Challenge, user: User, code: str) -> 
     session.add(TeamMember(team_id=target.id, challenge_id=challenge.id, user_id=user.id))
     session.flush()
     session.expire(target)
-    from server.challenges.service import bump_board
-
     bump_board(session, challenge.id)
     return target
 
@@ -159,8 +158,6 @@ def rename(session: Session, challenge: Challenge, user: User, name: str) -> Tea
     if clash:
         raise Conflict(f"a team named '{name}' already exists in this challenge")
     team.name = name
-    from server.challenges.service import bump_board
-
     bump_board(session, challenge.id)
     return team
 

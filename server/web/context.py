@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from server.accounts.sessions import SESSION_LIFETIME, csrf_token, csrf_valid
 from server.config import Settings
 from server.deps import SESSION_COOKIE, SessionDep, SettingsDep, user_for_token
-from server.exceptions import PodiumError
+from server.exceptions import Forbidden, PodiumError
 from server.models import User, utcnow
 from server.uploads import run_gate
 from server.web.rendering import environment
@@ -104,10 +104,9 @@ class Page:
         """Refuse a form that did not come from one of our pages (403)."""
         seed = self._csrf_seed(create=False)
         if seed is None or not csrf_valid(self.settings.secret_key, seed, candidate):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
+            raise Forbidden(
                 "this form has expired or did not come from this site; "
-                "reload the page and try again",
+                "reload the page and try again"
             )
 
     def require_user(self) -> User:
@@ -232,9 +231,9 @@ class PageRoute(APIRoute):
                 return RedirectResponse(
                     f"/login?next={quote(target, safe='')}", status.HTTP_303_SEE_OTHER
                 )
-            except HTTPException as error:
-                return error_page(request, error.status_code, str(error.detail), error.headers)
-            except PodiumError as error:
+            except PodiumError as error:  # the one handler for pages (errors.py: for the API)
                 return error_page(request, error.status, error.detail, error.headers)
+            except HTTPException as error:  # raised by FastAPI and Starlette themselves
+                return error_page(request, error.status_code, str(error.detail), error.headers)
 
         return route

@@ -94,19 +94,6 @@ def time_left(closes_at: datetime | None, now: datetime) -> str:
     return f"{_plural(max(minutes, 1), 'minute')} left"
 
 
-def time_ago(value: datetime | None, now: datetime) -> str:
-    if value is None:
-        return "–"
-    seconds = int((now - value).total_seconds())
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    return _plural(seconds // 86400, "day") + " ago"
-
-
 def url_part(value: object) -> str:
     """One path segment, fully percent-encoded (team names may hold '/', '?', '#')."""
     return quote(str(value), safe="")

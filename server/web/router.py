@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, FastAPI, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
@@ -24,11 +24,11 @@ from server.accounts.sessions import CSRF_FIELD, issue_session, revoke_session
 from server.announcements import service as announcements
 from server.challenges import service as challenges
 from server.challenges.service import is_accepting
-from server.deps import RowId
-from server.exceptions import NotFound, PodiumError
-from server.jobs.dispatch import dispatch
+from server.exceptions import Forbidden, Invalid, NotFound, PodiumError
 from server.leaderboard import service as leaderboards
 from server.models import Challenge, ChallengeFile, ChallengeState, Role, Team, User, utcnow
+from server.models.base import RowId
+from server.queue.dispatch import dispatch
 from server.scoring.metrics import get_metric
 from server.submissions import service as submissions
 from server.submissions.gate import page_submission_gate, receive_submission
@@ -266,17 +266,13 @@ def upload(
             kind,
             config.file if config is not None and has_config else None,
         )
-    except (HTTPException, PodiumError) as refused:
+    except PodiumError as refused:
         session.rollback()
-        return _submissions_page(page, challenge, _status_of(refused), error=str(refused.detail))
+        return _submissions_page(page, challenge, refused.status, error=str(refused.detail))
     # The job goes out only once the row is committed: a worker must find it.
     session.commit()
     dispatch([submission.id])
     return page.redirect(f"/c/{challenge.slug}/submissions?submitted={submission.id}")
-
-
-def _status_of(refused: HTTPException | PodiumError) -> int:
-    return refused.status if isinstance(refused, PodiumError) else refused.status_code
 
 
 @router.post("/c/{slug}/selection", response_class=HTMLResponse)
@@ -291,9 +287,9 @@ def select_final(
     challenge = challenges.get_challenge(page.session, slug, user)
     try:
         submissions.select_final(page.session, challenge, user, submission_ids or [])
-    except (HTTPException, PodiumError) as refused:
+    except PodiumError as refused:
         page.session.rollback()
-        return _submissions_page(page, challenge, _status_of(refused), error=str(refused.detail))
+        return _submissions_page(page, challenge, refused.status, error=str(refused.detail))
     return page.redirect(f"/c/{challenge.slug}/submissions?selected=1")
 
 
@@ -325,10 +321,10 @@ def login(
         user = accounts.authenticate(
             page.session, page.settings, username, password, client_address(page.request)
         )
-    except (HTTPException, PodiumError) as refused:
+    except PodiumError as refused:
         return page.render(
             "login.html",
-            status_code=_status_of(refused),
+            status_code=refused.status,
             next=target,
             error=str(refused.detail),
             username=username,
@@ -349,7 +345,7 @@ def _signed_in(page: Page, user: User, target: str) -> Response:
 @router.get("/signup", response_class=HTMLResponse)
 def signup_form(page: PageDep, next: str | None = None) -> Response:
     if not page.settings.allow_signup:
-        raise HTTPException(403, "sign-up is closed; ask an organizer for an account")
+        raise Forbidden("sign-up is closed; ask an organizer for an account")
     return page.render("signup.html", next=safe_next(next), error=None, username="")
 
 
@@ -364,17 +360,17 @@ def signup(
 ) -> Response:
     page.check_csrf(csrf)
     if not page.settings.allow_signup:
-        raise HTTPException(403, "sign-up is closed; ask an organizer for an account")
+        raise Forbidden("sign-up is closed; ask an organizer for an account")
     target = safe_next(next)
     try:
         if password != confirm:
-            raise HTTPException(422, "the two passwords differ")
+            raise Invalid("the two passwords differ")
         user = accounts.create_user(page.session, username, password, Role.participant)
-    except (HTTPException, PodiumError) as refused:
+    except PodiumError as refused:
         page.session.rollback()
         return page.render(
             "signup.html",
-            status_code=_status_of(refused),
+            status_code=refused.status,
             next=target,
             error=str(refused.detail),
             username=username,

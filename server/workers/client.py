@@ -16,7 +16,8 @@ import httpx
 
 from server import __version__
 from server.config import Settings
-from server.jobs.evaluate import Outcome
+from server.queue.celery_app import Unclaimed
+from server.scoring.outcome import Outcome
 from server.storage import BlobStore
 from server.workers.schemas import CheckpointMetrics, JobRead, ResultCreate
 
@@ -29,11 +30,11 @@ RESULT_RETRY_CAP_SECONDS = 10.0
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 
 
-class ServerUnreachable(Exception):
+class ServerUnreachable(Unclaimed):
     """The server did not answer (network error or 5xx): try again later."""
 
 
-class WorkerRejected(Exception):
+class WorkerRejected(Unclaimed):
     """The server refused the worker itself (bad token, disabled API): fix the config."""
 
 
@@ -120,7 +121,9 @@ class WorkerClient:
             platform_error=outcome.platform_error and scores is None,
             metrics=CheckpointMetrics.model_validate(outcome.metrics),
             # NaN (an undefined resample) travels as null: JSON has no NaN.
-            public_bootstrap=[v if math.isfinite(v) else None for v in outcome.public_bootstrap]
+            public_bootstrap=[
+                None if v is None or not math.isfinite(v) else v for v in outcome.public_bootstrap
+            ]
             if scores and outcome.public_bootstrap
             else None,
         ).model_dump(mode="json")

@@ -6,8 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from server.challenges.router import ManagedChallenge
-from server.deps import Organizer, RowId, SessionDep, WorkerAuth
+from server.deps import Organizer, SessionDep, SettingsDep, WorkerAuth
 from server.exceptions import NotFound
+from server.models.base import RowId
 from server.storage import get_blob_store
 from server.workers import service
 from server.workers.schemas import (
@@ -29,9 +30,9 @@ queue_router = APIRouter(prefix="/api/v1", tags=["workers"])
 
 
 @worker_router.post("/submissions/{submission_id}/claim", response_model=JobRead)
-def claim(submission_id: RowId, body: ClaimCreate) -> object:
+def claim(submission_id: RowId, body: ClaimCreate, settings: SettingsDep) -> object:
     """Start an attempt on a queued submission; 409 when it is not queued (nothing to do)."""
-    return service.claim_job(submission_id, body.worker)
+    return service.claim_job(submission_id, body.worker, settings)
 
 
 @worker_router.post("/submissions/{submission_id}/heartbeat", response_model=HeartbeatRead)

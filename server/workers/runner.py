@@ -3,22 +3,31 @@
 Called by the Celery task with a submission id only. Everything it needs comes
 from the server over HTTP; files are cached by sha256 under
 ``settings.worker_cache_dir``. The scoring itself is the same code the
-embedded transport runs (``server.jobs.evaluate``).
+embedded transport runs (``server.scoring.outcome``, ``server.checkpoints.runner``).
+``podium-server worker`` starts :func:`run_worker`, which hands :func:`run_job` to
+the Celery transport (``server.queue.celery_app``) as the task's consumer.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_ready
+
+from server.checkpoints.runner import checkpoint_outcome
 from server.config import get_settings
-from server.jobs.evaluate import Outcome, csv_outcome
-from server.jobs.lease import Heartbeat, heartbeat_interval
+from server.queue.celery_app import worker_app
+from server.queue.lease import Heartbeat, heartbeat_interval
+from server.sandbox.host import startup_report
+from server.scoring.outcome import Outcome, csv_outcome
 from server.workers.client import ServerUnreachable, WorkerClient, WorkerRejected
 from server.workers.schemas import JobRead
 
-__all__ = ["ServerUnreachable", "WorkerRejected", "evaluate_job", "run_job"]
+__all__ = ["ServerUnreachable", "WorkerRejected", "evaluate_job", "run_job", "run_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +60,17 @@ def run_job(submission_id: int, worker: str) -> str:
 
 def evaluate_job(job: JobRead, fetch: Callable[[str], Path]) -> Outcome:
     """Evaluate a claimed job; every failure of ours becomes a platform error."""
-    from celery.exceptions import SoftTimeLimitExceeded
-
     try:
         if job.solution_sha256 is None:
             log.error("challenge %s has no solution: cannot score", job.challenge)
             return Outcome.platform_failure()
         if job.kind == "csv":
             return csv_outcome(
-                fetch(job.file_sha256), fetch(job.solution_sha256), job.solution_sha256, job.metric
+                fetch(job.file_sha256),
+                fetch(job.solution_sha256),
+                job.solution_sha256,
+                job.metric,
+                with_bootstrap=True,  # computed here, where the predictions are aligned
             )
         return evaluate_checkpoint_job(job, fetch)
     except SoftTimeLimitExceeded:
@@ -76,8 +87,6 @@ def evaluate_checkpoint_job(job: JobRead, fetch: Callable[[str], Path]) -> Outco
     The runner evaluates in its sandbox and scores with the same core as the
     embedded transport; torch loads only inside the sandbox process.
     """
-    from server.jobs.checkpoint_runner import checkpoint_outcome
-
     if job.hidden_inputs_sha256 is None:
         log.error("challenge %s has no hidden inputs: cannot run checkpoints", job.challenge)
         return Outcome.platform_failure()
@@ -92,3 +101,37 @@ def evaluate_checkpoint_job(job: JobRead, fetch: Callable[[str], Path]) -> Outco
         job.checkpoint_spec,
         file_name=job.file_name,
     )
+
+
+def _log_sandbox(**_: Any) -> None:
+    """The start-up line that says how checkpoints are confined and limited here."""
+    report = startup_report()
+    (log.warning if "NOT isolated" in report else log.info)("%s", report)
+
+
+def run_worker(
+    queues: Sequence[str], concurrency: int, hostname: str | None = None, loglevel: str = "INFO"
+) -> None:
+    """Start a Celery worker on ``queues`` (blocks; ``podium-server worker``).
+
+    Everything a job needs is imported here, in the parent, so that each forked
+    pool process starts warm; none of it imports torch (the tests check the
+    parent's memory map): torch loads in the checkpoint sandbox only.
+    """
+    app = worker_app(queues, consume=run_job)
+    if "gpu" in queues:
+        worker_ready.connect(_log_sandbox, weak=False)
+    # One line per request is noise next to the worker's own job log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    argv = [
+        "worker",
+        f"--queues={','.join(queues)}",
+        f"--concurrency={concurrency}",
+        f"--loglevel={loglevel}",
+        "--without-gossip",
+        "--without-mingle",
+        "--pool=prefork",
+    ]
+    if hostname:
+        argv.append(f"--hostname={hostname}")
+    app.worker_main(argv)

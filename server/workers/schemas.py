@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-# Token shape: "<worker name>:<uuid hex>" (see jobs.core.claim).
+# Token shape: "<worker name>:<uuid hex>" (see server.queue.state.claim).
 ATTEMPT_MAX_LENGTH = 128
 MAX_BOOTSTRAP_RESAMPLES = 10_000
 
@@ -62,8 +62,8 @@ class ResultCreate(AttemptRef):
     public_bootstrap: list[float | None] | None = Field(
         default=None,
         max_length=MAX_BOOTSTRAP_RESAMPLES,
-        description="Checkpoints: the public score on each bootstrap resample "
-        "(server.insight.bootstrap; null where undefined)",
+        description="The public score on each bootstrap resample "
+        "(server.scoring.bootstrap; null where undefined)",
     )
 
     @model_validator(mode="after")

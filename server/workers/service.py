@@ -1,6 +1,6 @@
 """The server side of the worker API: claim, heartbeat, result; the queue view.
 
-Claims and results go through ``jobs.core`` (the same guarded updates the
+Claims and results go through ``server.queue.state`` (the same guarded updates the
 embedded transport uses), so a worker and the embedded scorer cannot disagree
 about who owns an attempt.
 """
@@ -12,13 +12,14 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.config import get_settings
+from server.config import Settings, get_settings
 from server.db import session_scope
 from server.exceptions import Conflict, NotFound
-from server.insight.bootstrap import columns_for
-from server.jobs.core import Attempt, claim, record
-from server.jobs.lease import extend_lease
 from server.models import UNFINISHED, Challenge, Submission, SubmissionStatus, Team, utcnow
+from server.queue.celery_app import broker_queue_lengths
+from server.queue.lease import extend_lease
+from server.queue.state import Attempt, claim, record
+from server.scoring.outcome import Outcome
 from server.scoring.predictions import Scores
 from server.workers.schemas import (
     HeartbeatRead,
@@ -41,10 +42,10 @@ def _status_of(submission_id: int) -> str:
         return submission.status
 
 
-def claim_job(submission_id: int, worker: str) -> JobRead:
+def claim_job(submission_id: int, worker: str, settings: Settings | None = None) -> JobRead:
     """Start an attempt on a queued submission (409 when it is not queued)."""
-    settings = get_settings()
-    attempt = claim(submission_id, worker)
+    settings = settings or get_settings()
+    attempt = claim(submission_id, worker, settings)
     if attempt is None:
         raise Conflict(
             f"submission {submission_id} is {_status_of(submission_id)}, not queued; nothing to do"
@@ -110,14 +111,14 @@ def post_result(submission_id: int, body: ResultCreate) -> ResultRead:
         if body.public_score is not None and body.private_score is not None
         else None
     )
-    written = record(
-        current,
+    outcome = Outcome(
         scores=scores,
-        error=body.error,
+        error=None if scores is not None else body.error,
         platform_error=body.platform_error,
-        extra=body.metrics.model_dump(exclude_none=True)
-        | (columns_for(body.public_bootstrap) if scores is not None else {}),
+        metrics=body.metrics.model_dump(exclude_none=True),
+        public_bootstrap=body.public_bootstrap if scores is not None else None,
     )
+    written = record(current, outcome)
     if written:
         return ResultRead(recorded=True, status=_status_of(submission_id))
     # Lost a race (the sweeper, or the same result posted twice at once): say which.
@@ -127,11 +128,11 @@ def post_result(submission_id: int, body: ResultCreate) -> ResultRead:
     raise Conflict(f"submission {submission_id} changed while recording; result not recorded")
 
 
-def queue_summary(session: Session, challenge: Challenge | None = None) -> QueueRead:
+def queue_summary(
+    session: Session, challenge: Challenge | None = None, settings: Settings | None = None
+) -> QueueRead:
     """Counts by status, the oldest queued job and every unfinished one (organizers)."""
-    from server.jobs.celery_app import broker_queue_lengths
-
-    settings = get_settings()
+    settings = settings or get_settings()
     scope = [] if challenge is None else [Submission.challenge_id == challenge.id]
     counts = {status.value: 0 for status in SubmissionStatus}
     by_status = (

@@ -9,7 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from harness import Latency, parse_wrk, percentile  # noqa: E402
+from figures import Latency, percentile  # noqa: E402
+from wrk_runner import parse_wrk  # noqa: E402
 
 WRK_OUTPUT = """\
 Running 10s test @ http://127.0.0.1:8000/api/v1/ping

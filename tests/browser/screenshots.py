@@ -51,9 +51,9 @@ def build_demo_board() -> str:
     from server.db import session_scope
     from server.demo import DEMO_SLUG, HIDDEN_LABELS, MNIST_DIR, ensure_demo_challenge
     from server.demo import read_idx_labels as read_labels
-    from server.jobs.core import score_submission
     from server.migrations import upgrade
     from server.models import Challenge, Role, Submission, User, utcnow
+    from server.queue.embedded import score_submission
     from server.storage import get_blob_store
     from server.submissions.service import create_submission
     from server.teams import service as teams

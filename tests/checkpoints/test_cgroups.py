@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from server.jobs import celery_app
 from server.sandbox import cgroups, launcher
 from server.sandbox.cgroups import MB, JobCgroup, detect
+from server.workers import runner as worker_agent
 
 V2_MOUNTINFO = "30 23 0:26 / {mount} rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n"
 V1_MOUNTINFO = (
@@ -112,6 +112,6 @@ def test_this_host_decides_and_the_worker_says_which_applies(
         assert f"resource limits (rlimits), since {support.reason}" in report
     else:
         assert f"cgroup v2 at {support.parent}" in report
-    with caplog.at_level(logging.INFO, logger=celery_app.__name__):
-        celery_app._log_sandbox()
+    with caplog.at_level(logging.INFO, logger=worker_agent.__name__):
+        worker_agent._log_sandbox()
     assert report in caplog.text

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from server.challenges.schemas import CheckpointSpec
+from server.checkpoints.runner import WORKLOAD, hidden_folders, sandbox_limits
 from server.config import get_settings
-from server.jobs.checkpoint_runner import WORKLOAD, hidden_folders, sandbox_limits
 from server.sandbox import bwrap, seccomp
 from server.sandbox.launcher import Sandbox, SandboxError, startup_report
 from tests.checkpoints.helpers import ROWS, Exported, hostile_program, require_root

@@ -18,14 +18,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.challenges.schemas import CheckpointSpec
-from server.config import get_settings
-from server.jobs.checkpoint_runner import (
+from server.checkpoints.runner import (
     WORKLOAD,
     CheckpointError,
     evaluate_checkpoint,
     hidden_folders,
     sandbox_limits,
 )
+from server.config import get_settings
 from server.sandbox.launcher import UID_BASE, UID_COUNT, Sandbox, _processes_of, sandbox_root
 from tests.checkpoints.helpers import (
     ALL_FORMATS,

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from server.checkpoints.runner import CheckpointError, check_outputs, evaluate_checkpoint
 from server.config import get_settings
-from server.jobs.checkpoint_runner import CheckpointError, check_outputs, evaluate_checkpoint
 from server.sandbox import launcher
 from server.sandbox.launcher import SandboxError
 from tests.checkpoints.helpers import ALL_FORMATS, Exported

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from server.submissions.checkpoints import (
+from server.checkpoints.formats import (
     CheckpointFileError,
     detect_format,
     read_safetensors_header,

@@ -46,8 +46,8 @@ def build_finalized_board() -> str:
     from server.db import session_scope
     from server.demo import DEMO_SLUG, HIDDEN_LABELS, MNIST_DIR, read_idx_labels, solution_csv
     from server.insight.service import wait_idle
-    from server.jobs.core import score_submission
     from server.models import Challenge, ChallengeState, Role
+    from server.queue.embedded import score_submission
     from server.storage import get_blob_store
     from server.submissions.service import create_submission
     from server.teams import service as teams

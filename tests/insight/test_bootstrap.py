@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from server.insight import bootstrap
+from server.scoring import bootstrap
 from server.scoring.predictions import read_predictions, score_predictions
 from server.scoring.solution import parse_solution
 

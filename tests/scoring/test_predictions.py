@@ -16,8 +16,8 @@ from server.scoring import (
     sample_submission,
     score_predictions,
 )
-from server.scoring.predictions import _parse_checked, _parse_fast
-from server.scoring.solution import _read_header
+from server.scoring.csvread import _read_header
+from server.scoring.reading import _parse_checked, _parse_fast
 from tests.scoring.helpers import alternating_usage, csv_bytes, solution_csv
 
 N = 12

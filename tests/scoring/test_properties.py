@@ -16,9 +16,9 @@ from server.scoring import (
     parse_solution,
     read_predictions,
 )
+from server.scoring.csvread import _read_header
 from server.scoring.metrics import get_metric
-from server.scoring.predictions import _parse_checked, _parse_fast
-from server.scoring.solution import _read_header
+from server.scoring.reading import _parse_checked, _parse_fast
 from tests.scoring.helpers import alternating_usage, csv_bytes, solution_csv
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

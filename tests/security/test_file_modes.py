@@ -126,7 +126,7 @@ def test_the_worker_cache_is_created_private(
 def test_a_sqlite_database_outside_the_data_dir_is_private_and_hidden(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loose_umask: object
 ) -> None:
-    from server.jobs.checkpoint_runner import hidden_folders
+    from server.checkpoints.runner import hidden_folders
     from server.migrations import upgrade
 
     elsewhere = tmp_path / "elsewhere"

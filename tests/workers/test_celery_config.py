@@ -1,4 +1,4 @@
-"""Celery settings from DESIGN.md, the ``worker`` command's checks, and the sweeper's pace."""
+"""Celery settings (docs/deploy.md), the ``worker`` command's checks, and the sweeper's pace."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from server.cli import app as cli_app
 from server.config import Settings, get_settings
-from server.jobs.celery_app import make_celery, queue_for, time_limits, worker_app
-from server.jobs.lease import heartbeat_interval
-from server.jobs.sweeper import sweep_interval
+from server.queue.celery_app import make_celery, queue_for, time_limits, worker_app
+from server.queue.lease import heartbeat_interval
+from server.queue.sweeper import sweep_interval
 
 BROKER = "redis://127.0.0.1:6379/5"
 
@@ -59,8 +59,8 @@ def test_heartbeats_and_sweeps_fit_in_a_lease() -> None:
 def test_the_worker_parent_does_not_import_torch() -> None:
     code = (
         "import sys\n"
-        "import server.cli, server.jobs.celery_app, server.workers.runner\n"
-        "import server.jobs.checkpoint_runner\n"
+        "import server.cli, server.queue.celery_app, server.workers.runner\n"
+        "import server.checkpoints.runner\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -177,7 +177,7 @@ def test_a_result_is_scores_or_an_error(
 def test_a_stale_attempt_is_refused_after_its_lease_runs_out(
     wapi: TestClient, organizer_token: str, participant_token: str
 ) -> None:
-    from server.jobs.sweeper import sweep_once
+    from server.queue.sweeper import sweep_once
 
     challenge = _challenge(wapi, organizer_token)
     submission_id = _queued(wapi, participant_token, challenge)
@@ -210,7 +210,7 @@ def test_the_last_lost_attempt_fails_as_a_platform_error_that_uses_no_quota(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from server.config import get_settings
-    from server.jobs.sweeper import sweep_once
+    from server.queue.sweeper import sweep_once
 
     monkeypatch.setenv("PODIUM_JOB_MAX_ATTEMPTS", "1")
     get_settings.cache_clear()

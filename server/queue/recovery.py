@@ -9,6 +9,7 @@ from sqlalchemy import or_, select, update
 from server.config import get_settings
 from server.db import session_scope
 from server.models import Submission, SubmissionStatus, utcnow
+from server.queue.dispatch import dispatch
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,6 @@ def queued_ids() -> list[int]:
 
 def recover_on_startup() -> int:
     """After a restart: expired jobs are requeued, every queued job is dispatched again."""
-    from server.jobs.dispatch import dispatch
-
     requeue_expired()
     ids = queued_ids()
     dispatch(ids, background=True)

@@ -2,7 +2,8 @@
 
 The server only *sends* (``send_jobs``, after the commit, ids only); workers
 started with ``podium-server worker`` consume and reach the server over HTTP
-(``server.workers.runner``), never the database. The task holds no logic.
+(the worker agent, ``server.workers.runner``, hands its ``run_job`` to
+:func:`worker_app`), never the database. The task holds no logic.
 
 Delivery is at-least-once and the claim makes it exactly-once: ``acks_late``
 plus ``task_reject_on_worker_lost`` put a message back when its worker dies,
@@ -10,7 +11,7 @@ and Redis re-delivers an unacknowledged message after the visibility timeout
 (set above the hard time limit, so a message is never re-delivered while its
 job may legitimately still run). A duplicate delivery finds the submission
 no longer queued and does nothing. Which attempt may write a result is
-decided by the database lease, not by Celery: see ``server.jobs.lease``.
+decided by the database lease, not by Celery: see ``server.queue.lease``.
 
 Importing this module must not import torch: the worker's parent process forks
 the pool, and CUDA must never be initialised before a fork.
@@ -21,14 +22,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import redis
 from celery import Celery
-from celery.signals import worker_ready
 
 from server.config import Settings, get_settings
-from server.sandbox.launcher import startup_report
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,18 @@ def worker_name(hostname: str | None) -> str:
     return f"{hostname or 'celery'}/{os.getpid()}"[:90]
 
 
-def make_celery(settings: Settings | None = None, one_task_per_child: bool = False) -> Celery:
+class Unclaimed(Exception):
+    """The consumer could not claim its job (server unreachable, worker refused): retry later."""
+
+
+Consumer = Callable[[int, str], str]
+
+
+def make_celery(
+    settings: Settings | None = None,
+    one_task_per_child: bool = False,
+    consume: Consumer | None = None,
+) -> Celery:
     """A Celery app configured from the settings (``one_task_per_child`` for GPU workers)."""
     settings = settings or get_settings()
     if not settings.broker_url:
@@ -91,13 +102,14 @@ def make_celery(settings: Settings | None = None, one_task_per_child: bool = Fal
         worker_hijack_root_logger=True,
     )
 
+    if consume is None:  # a sending app: tasks are sent by name
+        return app
+
     @app.task(name=TASK_NAME, bind=True, max_retries=CLAIM_RETRY_MAX)
     def score(self: Any, submission_id: int) -> str:
-        from server.workers.runner import ServerUnreachable, WorkerRejected, run_job
-
         try:
-            return run_job(submission_id, worker_name(self.request.hostname))
-        except (ServerUnreachable, WorkerRejected) as error:
+            return consume(submission_id, worker_name(self.request.hostname))
+        except Unclaimed as error:
             # Unclaimed: keep the job in the broker (a rejected worker is misconfigured,
             # and another worker, or this one once fixed, can still take it).
             countdown = min(CLAIM_RETRY_CAP_SECONDS, 2 ** min(self.request.retries, 6))
@@ -161,7 +173,6 @@ def broker_queue_lengths() -> dict[str, int] | None:
     settings = get_settings()
     if not settings.broker_url or not settings.broker_url.startswith(("redis://", "rediss://")):
         return None
-    import redis
 
     try:
         client = redis.Redis.from_url(
@@ -176,42 +187,6 @@ def broker_queue_lengths() -> dict[str, int] | None:
         return None
 
 
-def worker_app(queues: Sequence[str]) -> Celery:
+def worker_app(queues: Sequence[str], consume: Consumer | None = None) -> Celery:
     """The consuming app: a GPU worker runs each job in a fresh pool process."""
-    return make_celery(get_settings(), one_task_per_child="gpu" in queues)
-
-
-def _log_sandbox(**_: Any) -> None:
-    """The start-up line that says how checkpoints are confined and limited here."""
-    report = startup_report()
-    (log.warning if "NOT isolated" in report else log.info)("%s", report)
-
-
-def run_worker(
-    queues: Sequence[str], concurrency: int, hostname: str | None = None, loglevel: str = "INFO"
-) -> None:
-    """Start a Celery worker on ``queues`` (blocks; ``podium-server worker``)."""
-    app = worker_app(queues)
-    # Imported here, in the parent, so that each forked pool process starts warm;
-    # none of it imports torch (the tests check the parent's memory map).
-    import server.workers.runner  # noqa: F401
-
-    if "gpu" in queues:
-        import server.jobs.checkpoint_runner  # noqa: F401  (torch loads in its sandbox only)
-
-        worker_ready.connect(_log_sandbox, weak=False)
-
-    # One line per request is noise next to the worker's own job log.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    argv = [
-        "worker",
-        f"--queues={','.join(queues)}",
-        f"--concurrency={concurrency}",
-        f"--loglevel={loglevel}",
-        "--without-gossip",
-        "--without-mingle",
-        "--pool=prefork",
-    ]
-    if hostname:
-        argv.append(f"--hostname={hostname}")
-    app.worker_main(argv)
+    return make_celery(get_settings(), one_task_per_child="gpu" in queues, consume=consume)

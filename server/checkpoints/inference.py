@@ -6,6 +6,12 @@ may be the model's, including, for programs, arbitrary code run by the
 loader. The results go to the working folder: ``outputs.npy`` (one row per
 input) and ``result.json`` (figures, or an ``error`` for the team). The
 launcher re-checks both; nothing here is trusted by it.
+
+Only the sandbox process imports this module (by name, through the sandbox's
+``entry``), after it has entered its isolation and before its clock starts:
+torch and the course's model families load here, never in the server or the
+worker that launched it (they import ``server.checkpoints.formats`` for the
+file names).
 """
 
 from __future__ import annotations
@@ -13,17 +19,25 @@ from __future__ import annotations
 import errno
 import json
 import time
+from pathlib import Path
 from typing import Any
 
-MODEL_FILES = {
-    "safetensors": "model.safetensors",
-    "torchscript": "model.pt",
-    "export": "model.pt2",
-}
-CONFIG_FILE = "model.json"
-INPUTS_FILE = "inputs.npy"
-OUTPUTS_FILE = "outputs.npy"
-RESULT_FILE = "result.json"
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from baselines.models import build_model, parse_config
+from server.checkpoints.formats import (
+    CONFIG_FILE,
+    INPUTS_FILE,
+    MAX_PROBLEMS_LISTED,
+    MODEL_FILES,
+    OUTPUTS_FILE,
+    RESULT_FILE,
+)
+from server.checkpoints.tensors import listed, tensor_problems
+
 MAX_MESSAGE_CHARS = 1000
 MB = 1024 * 1024
 EXPORT_HINT = (
@@ -62,20 +76,14 @@ def _describe(error: BaseException, memory_mb: int) -> str:
 
 def evaluate(args: dict[str, Any], ready: Any) -> int:
     """Load ``args['format']`` from the working folder, run it, write the results."""
-    import numpy as np
-    import torch
-
     threads = int(args["threads"])
     torch.set_num_threads(threads)
     model_format = args["format"]
     use_cuda = bool(args.get("allow_cuda", True)) and torch.cuda.is_available()
     device = torch.device("cuda" if use_cuda else "cpu")
     _warm_up(torch, device)
-    if model_format == "safetensors":
-        import baselines.export  # noqa: F401 - loaded before the clock starts
-    elif model_format == "export":
-        import torch._export.serde.serialize  # noqa: F401 - its deserializer
-        import torch.export  # noqa: F401
+    if model_format == "export":
+        _preload_export()
     inputs = np.load(INPUTS_FILE, mmap_mode="r", allow_pickle=False)
     ready({"device": str(device), "threads": threads}, limit_address_space=not use_cuda)
 
@@ -120,6 +128,13 @@ def evaluate(args: dict[str, Any], ready: Any) -> int:
     return 0
 
 
+def _preload_export() -> None:
+    """torch.export's deserializer, loaded before the clock for export programs only
+    (every other format would pay its import time)."""
+    import torch._export.serde.serialize  # noqa: F401
+    import torch.export  # noqa: F401
+
+
 def _warm_up(torch: Any, device: Any) -> None:
     """Start the runtime's kernels (CUDA context, cuDNN, cuBLAS) before the model's clock."""
     images = torch.zeros(2, 1, 8, 8, device=device)
@@ -137,15 +152,42 @@ def _high_water_kb() -> int:
     return 0
 
 
-def _load(model_format: str, device: Any) -> Any:
-    import torch
+def load_weights(weights_path: str, config_path: str, device: Any) -> Any:
+    """Build the model ``model.json`` describes and load ``model.safetensors`` into it.
 
+    Every tensor must be there, with the name, shape and dtype the architecture
+    expects, and nothing else; otherwise ``ValueError`` lists the first problems.
+    The words are those of ``baselines.export.load_checkpoint``.
+    """
+    config_name, weights_name = Path(config_path).name, Path(weights_path).name
+    try:
+        data = json.loads(Path(config_path).read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{config_name} is not valid JSON: {error}") from None
+    try:
+        config = parse_config(data)
+    except ValueError as error:
+        raise ValueError(f"{config_name}: {error}") from None
+    try:
+        tensors = load_file(weights_path)
+    except (SafetensorError, ValueError, TypeError, KeyError, RuntimeError) as error:
+        raise ValueError(f"{weights_name} is not a valid safetensors file: {error}") from None
+    model = build_model(config)
+    problems = tensor_problems(tensors, model.state_dict())
+    if problems:
+        raise ValueError(
+            f"{weights_name} does not fit the {config.family!r} model of {config_name}: "
+            + listed(problems, MAX_PROBLEMS_LISTED)
+        )
+    model.load_state_dict(tensors)
+    return model.to(device).eval()
+
+
+def _load(model_format: str, device: Any) -> Any:
     path = MODEL_FILES[model_format]
     if model_format == "safetensors":
-        from baselines.export import load_checkpoint
-
         try:
-            return load_checkpoint(path, CONFIG_FILE, device)
+            return load_weights(path, CONFIG_FILE, device)
         except ValueError as error:
             raise ModelFault(f"the model could not be loaded: {error}") from None
     if model_format == "torchscript":
@@ -164,9 +206,6 @@ def _infer(
     algorithm search): the launcher counts it as a fixed cost, apart from
     the throughput.
     """
-    import numpy as np
-    import torch
-
     count = len(inputs)
     outputs: np.ndarray | None = None
     # The course models take pixels in [0, 1]; uint8 inputs are scaled for them.

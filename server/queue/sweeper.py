@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 
 from server.config import Settings, get_settings
+from server.queue.celery_app import send_undelivered
+from server.queue.dispatch import dispatch
+from server.queue.recovery import requeue_expired
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +33,8 @@ def sweep_interval(settings: Settings) -> float:
 
 def sweep_once() -> list[int]:
     """Re-queue expired jobs and dispatch them; returns the ids dispatched again."""
-    from server.jobs.dispatch import dispatch
-    from server.jobs.recovery import requeue_expired
-
     settings = get_settings()
     if settings.broker_url:
-        from server.jobs.celery_app import send_undelivered
-
         send_undelivered()
     ids = requeue_expired()
     if ids:
@@ -44,23 +43,26 @@ def sweep_once() -> list[int]:
 
 
 class LeaseSweeper:
-    """Run :func:`sweep_once` every ``interval`` seconds until stopped."""
+    """Run :func:`sweep_once`, then each of ``also``, every ``interval`` seconds until stopped.
 
-    def __init__(self, interval: float) -> None:
+    ``also``: other periodic chores that must never raise (the server passes the
+    due-notification check of ``server.insight.notify``).
+    """
+
+    def __init__(self, interval: float, also: Sequence[Callable[[], object]] = ()) -> None:
         self.interval = interval
+        self.also = list(also)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="lease-sweeper", daemon=True)
 
     def _loop(self) -> None:
-        from server.insight.notify import send_due_notifications
-
         while not self._stop.wait(self.interval):
             try:
                 sweep_once()
             except Exception:
                 log.exception("lease sweep failed; trying again in %.0f s", self.interval)
-            # Opening, closing-soon and final-results messages (one cheap query; never raises).
-            send_due_notifications()
+            for chore in self.also:
+                chore()
 
     def start(self) -> LeaseSweeper:
         self._thread.start()

@@ -1,0 +1,99 @@
+"""The embedded transport (no broker): score in this process.
+
+CSV submissions are scored right away, in the request that created them;
+checkpoints and bulk re-scores run on a small background pool. Either way the
+job is claimed, evaluated into one :class:`~server.scoring.outcome.Outcome`
+and recorded through ``server.queue.state``, as a remote worker's would be.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from server.checkpoints.runner import run_checkpoint_attempt
+from server.config import Settings, get_settings
+from server.db import session_scope
+from server.models import Challenge, Submission
+from server.queue.lease import keep_lease
+from server.queue.state import Attempt, claim, record
+from server.scoring.outcome import Outcome, csv_outcome
+from server.storage import get_blob_store
+
+log = logging.getLogger(__name__)
+
+# Test-only: seconds every CSV scoring run sleeps first, so that tests can kill or
+# freeze a process mid-job deterministically. Honoured only with
+# PODIUM_ENV=test, so a production deployment cannot be slowed by it.
+TEST_SCORING_DELAY_ENV = "PODIUM_TEST_SCORING_DELAY"
+
+_background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="podium-score")
+
+
+def apply_test_scoring_delay(settings: Settings | None = None) -> None:
+    """Sleep ``$PODIUM_TEST_SCORING_DELAY`` seconds, in the test environment only."""
+    raw = os.environ.get(TEST_SCORING_DELAY_ENV)
+    if not raw or (settings or get_settings()).env != "test":
+        return
+    delay = float(raw)
+    if delay > 0:
+        log.info("test-only scoring delay: sleeping %.1f s", delay)
+        time.sleep(delay)
+
+
+def evaluate_csv_attempt(attempt: Attempt, settings: Settings) -> Outcome:
+    """Score a claimed CSV submission against the challenge's current solution."""
+    store = get_blob_store(settings)
+    with session_scope(settings) as session:
+        submission = session.get(Submission, attempt.submission_id)
+        assert submission is not None
+        challenge = session.get(Challenge, submission.challenge_id)
+        assert challenge is not None and challenge.solution_sha256 is not None
+        metric, solution_sha, file_sha = (
+            challenge.metric,
+            challenge.solution_sha256,
+            submission.file_sha256,
+        )
+    apply_test_scoring_delay(settings)
+    return csv_outcome(store.path_for(file_sha), store.path_for(solution_sha), solution_sha, metric)
+
+
+def score_submission(submission_id: int, settings: Settings | None = None) -> bool:
+    """Score one queued submission in this process; True when a result was written."""
+    settings = settings or get_settings()
+    attempt = claim(submission_id, settings=settings)
+    if attempt is None:
+        return False
+    # Long runs (checkpoints) must keep their lease, or the sweeper re-queues them.
+    with keep_lease(attempt.submission_id, attempt.token):
+        if attempt.kind != "csv":
+            return run_checkpoint_attempt(attempt, settings)
+        try:
+            outcome = evaluate_csv_attempt(attempt, settings)
+        except Exception:
+            log.exception("scoring submission %s failed", submission_id)
+            outcome = Outcome.platform_failure()
+        return record(attempt, outcome, settings)
+
+
+def _run(submission_id: int, settings: Settings | None = None) -> None:
+    try:
+        score_submission(submission_id, settings)
+    except Exception:
+        log.exception("job for submission %s crashed", submission_id)
+
+
+def run_embedded(
+    kinds: dict[int, str],
+    submission_ids: list[int],
+    background: bool,
+    settings: Settings | None = None,
+) -> None:
+    """CSV jobs now, in this thread (unless ``background``); the rest on the pool."""
+    for submission_id in submission_ids:
+        if kinds.get(submission_id) == "csv" and not background:
+            _run(submission_id, settings)
+        else:
+            _background.submit(_run, submission_id, settings)

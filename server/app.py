@@ -35,6 +35,7 @@ from server.queue.sweeper import LeaseSweeper, sweep_interval
 from server.submissions.router import router as submissions_router
 from server.teaching.factsheets import install as install_fact_sheets
 from server.teaching.meter import install as install_meter
+from server.teaching.router import router as teaching_router
 from server.teams.router import router as teams_router
 from server.web.rendering import environment
 from server.web.router import install_web
@@ -140,6 +141,7 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
         baselines_router,
         announcements_router,
         bundles_router,
+        teaching_router,
     ):
         app.include_router(router)
     install_web(app)

@@ -298,6 +298,9 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         why="public against private ranks: organizers before finalization, everyone after",
     ),
     ("GET", "/api/v1/challenges/{slug}/shake-up", "finalized"): Row(PUBLIC, on="finalized"),
+    ("GET", "/api/v1/challenges/{slug}/atlas", ""): Row(
+        PUBLIC, why="aggregates of public scores only until finalized (the leak crawl checks)"
+    ),
     # ---- notifications ------------------------------------------------------------------
     ("GET", "/api/v1/challenges/{slug}/webhooks", ""): Row(
         ORGANIZERS(), why="webhook URLs are secrets (anyone holding one can post)"

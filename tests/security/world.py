@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -161,14 +162,36 @@ def public_files() -> dict[str, bytes]:
 
 
 def submit_csv(
-    api: TestClient, token: str, slug: str, content: bytes, message: str = "", name: str = "p.csv"
+    api: TestClient,
+    token: str,
+    slug: str,
+    content: bytes,
+    message: str = "",
+    name: str = "p.csv",
+    metadata: dict[str, Any] | None = None,
 ) -> Any:
+    data = {"message": message}
+    if metadata is not None:
+        data["metadata"] = json.dumps(metadata)
     return api.post(
         f"/api/v1/challenges/{slug}/submissions",
         files={"file": (name, io.BytesIO(content), "text/csv")},
-        data={"message": message},
+        data=data,
         headers=auth(token),
     )
+
+
+def fact_sheet(index: int) -> dict[str, Any]:
+    """Varied fact sheets, so that the atlas and the meter have something to show."""
+    return {
+        "model": ["mlp", "cnn"][index % 2],
+        "activation": ["relu", "sigmoid"][index // 2 % 2],
+        "hidden_sizes": [64] * (1 + index % 3),
+        "learning_rate": [1e-3, 1e-2][index % 2],
+        "dropout": 0.25 if index % 2 else 0.0,
+        "val_metric": 0.5,
+        "curve": [{"epoch": 1, "train_loss": 1.5, "val_loss": 1.25, "val_metric": 0.5}],
+    }
 
 
 def build_world(api: TestClient, make_user: Callable[..., str], full: bool = True) -> World:
@@ -205,10 +228,15 @@ def build_world(api: TestClient, make_user: Callable[..., str], full: bool = Tru
 
     submissions: dict[str, int] = {}
     public_scores, private_scores = [], []
-    for key, (public_right, private_right) in SUBMISSION_PLAN.items():
+    for index, (key, (public_right, private_right)) in enumerate(SUBMISSION_PLAN.items()):
         token = alice if key.startswith("a") else bob
         response = submit_csv(
-            api, token, main, hidden.predictions(public_right, private_right), f"try {key}"
+            api,
+            token,
+            main,
+            hidden.predictions(public_right, private_right),
+            f"try {key}",
+            metadata=fact_sheet(index),
         )
         body = _ok(response, 201)
         assert body["status"] == "scored", body

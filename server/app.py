@@ -37,6 +37,7 @@ from server.teaching.factsheets import install as install_fact_sheets
 from server.teaching.meter import install as install_meter
 from server.teaching.router import router as teaching_router
 from server.teams.router import router as teams_router
+from server.web.manage import router as manage_pages
 from server.web.rendering import environment
 from server.web.router import install_web
 from server.workers.router import queue_router, worker_router
@@ -148,4 +149,5 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
     install_fact_sheets(environment())
     install_meter(environment())
     app.include_router(insight_pages)
+    app.include_router(manage_pages)
     return app

@@ -47,6 +47,11 @@ def ORGANIZERS(ok: int = 200) -> dict[str, Status]:
     return R(anon=401, worker=401, other=403, org=ok, owner=403)
 
 
+def CONSOLE(ok: int = 200) -> dict[str, Status]:
+    """/manage pages: sign in first (the worker token is no browser), then ORGANIZERS."""
+    return R(anon="login", worker="login", other=403, org=ok, owner=403)
+
+
 def WORKERS(ok: int = 200) -> dict[str, Status]:
     return R(anon=401, worker=ok, other=403, org=403, owner=403)
 
@@ -404,6 +409,40 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ),
     ("GET", "/docs", ""): Row(OPEN_TO_ALL),
     ("GET", "/static/{path}", ""): Row(OPEN_TO_ALL),
+    # ---- organizer console (/manage: the API's management check, for pages) --------------
+    ("GET", "/manage", ""): Row(CONSOLE()),
+    ("GET", "/manage/{slug}", ""): Row(CONSOLE()),
+    ("GET", "/manage/{slug}", "draft"): Row(CONSOLE(), on="draft"),
+    ("GET", "/manage/{slug}/{action}", ""): Row(
+        CONSOLE(), on="to_finalize", params={"action": lambda w, r: "finalize"}
+    ),
+    ("POST", "/manage/{slug}/{action}", "rescore"): Row(
+        CONSOLE(303),
+        on="side",
+        params={"action": lambda w, r: "rescore"},
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "confirmed": "yes"},
+    ),
+    ("POST", "/manage/{slug}/{action}", "unconfirmed"): Row(
+        CONSOLE(200),
+        on="to_finalize",
+        params={"action": lambda w, r: "finalize"},
+        data=lambda w, r: {"csrf_token": _csrf(w, r)},
+        why="without 'confirmed' the form answers with the confirmation step, changing nothing",
+    ),
+    ("POST", "/manage/{slug}/{action}", "finalized already"): Row(
+        CONSOLE(409),
+        on="finalized",
+        params={"action": lambda w, r: "finalize"},
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "confirmed": "yes"},
+        why="past the permission check, the service refuses (as POST .../finalize does)",
+    ),
+    ("POST", "/manage/{slug}/{action}", "no csrf"): Row(
+        R(anon="login", worker="login", other=403, org=403, owner=403),
+        on="to_finalize",
+        params={"action": lambda w, r: "finalize"},
+        data=lambda w, r: {"confirmed": "yes"},
+        why="a cross-site form post is refused before anything else",
+    ),
 }
 
 # The anonymous CSRF nonce the matrix's browser holds (cookie ``podium_csrf``).

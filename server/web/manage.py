@@ -25,6 +25,7 @@ from server.challenges.schemas import ChallengeUpdate
 from server.exceptions import Forbidden
 from server.models import Challenge, ChallengeState, Submission, SubmissionStatus, User, utcnow
 from server.models.submission import UNFINISHED
+from server.submissions.quota import day_start, zone
 from server.submissions.service import rescore_all
 from server.web.context import Page, PageDep, PageRoute
 
@@ -124,9 +125,14 @@ def console_rows(session: Session, found: list[Challenge]) -> list[ConsoleRow]:
     if not ids:
         return []
     now = utcnow()
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     totals = challenges.counts(session, ids)
-    today = _grouped(session, ids, Submission.created_at >= midnight)
+    # "Today" as the daily limit counts it: since midnight in the challenge's timezone.
+    today = {
+        c.id: _grouped(session, [c.id], Submission.created_at >= day_start(now, zone(c))).get(
+            c.id, 0
+        )
+        for c in found
+    }
     queued = _grouped(session, ids, Submission.status.in_(UNFINISHED))
     failed = _grouped(
         session,

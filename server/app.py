@@ -35,6 +35,7 @@ from server.queue.sweeper import LeaseSweeper, sweep_interval
 from server.submissions.router import router as submissions_router
 from server.teaching.factsheets import install as install_fact_sheets
 from server.teaching.meter import install as install_meter
+from server.teaching.router import pages as teaching_pages
 from server.teaching.router import router as teaching_router
 from server.teams.router import router as teams_router
 from server.web.manage import router as manage_pages
@@ -150,4 +151,5 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
     install_meter(environment())
     app.include_router(insight_pages)
     app.include_router(manage_pages)
+    app.include_router(teaching_pages)
     return app

@@ -357,6 +357,9 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         why="pages show private ranks only after finalization, even to organizers (projectors)",
     ),
     ("GET", "/c/{slug}/shake-up", "finalized"): Row(OPEN_TO_ALL, on="finalized"),
+    ("GET", "/c/{slug}/atlas", ""): Row(
+        OPEN_TO_ALL, why="aggregates of public scores only until finalized (the leak crawl checks)"
+    ),
     ("GET", "/c/{slug}/submissions", ""): Row(
         R(anon="login", worker="login", other=200, org=200, owner=200)
     ),

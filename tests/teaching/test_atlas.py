@@ -111,3 +111,21 @@ def test_atlas_of_a_class_of_30(
     ]
     assert_same(as_groups(after["dropout_gap"]), expected_groups(gaps))
     assert "Teams using dropout lost" in after["dropout_gap"]["reading"]
+
+
+def test_atlas_page_shows_every_chart_as_text_and_data(
+    api: TestClient, open_challenge: ChallengeFixture, participant_token: str
+) -> None:
+    hostile = {"model": "<script>alert(1)</script>", "activation": "relu", "learning_rate": 0.01}
+    response = api.post(
+        f"/api/v1/challenges/{open_challenge.slug}/submissions",
+        files={"file": ("p.csv", open_challenge.predictions(), "text/csv")},
+        data={"metadata": json.dumps(hostile)},
+        headers=auth(participant_token),
+    )
+    assert response.status_code == 201, response.text
+    page = api.get(f"/c/{open_challenge.slug}/atlas")
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "Score by model family" in page.text and "Not enough variety yet" in page.text
+    assert page.text.count('class="atlas-canvas"') == 3  # model, activation, learning rate

@@ -9,9 +9,10 @@
    in turn, three times: ``GET /api/v1/ping`` (the reference: an ``async`` route of
    the same app, no database), ``GET /api/v1/challenges/{slug}/leaderboard`` (JSON) and the HTML
    page ``/c/{slug}`` when the server has one, each with ``Accept-Encoding: gzip``
-   (as browsers and the CLI send it) and without. Each figure is the median of
-   three rounds (with that round's p99). Targets: JSON >= 50% of ping's
-   requests/s with p99 <= 100 ms; HTML >= 25%.
+   (as browsers and the CLI send it) and without; the page also signed in (a
+   participant's session cookie, gzip). Each figure is the median of three
+   rounds (with that round's p99). Targets: JSON and the anonymous page >= 50%
+   of ping's requests/s with p99 <= 100 ms.
 2. Freshness: ``serve --workers 2`` on the same data. A team submits a new best
    score ``--trials`` times; right after each POST returns, 8 clients on fresh
    connections (spread over both processes by the kernel) read the board for
@@ -43,7 +44,7 @@ SLUG = "board"
 SOLUTION_ROWS = 1_000
 CONNECTIONS = 32
 JSON_TARGET = 0.50
-HTML_TARGET = 0.25
+HTML_TARGET = 0.50
 P99_TARGET_MS = 100.0
 FRESHNESS_TARGET_S = 1.0
 READERS = 8
@@ -68,7 +69,9 @@ def has_html_page(server: Server) -> bool:
 GZIP = {"Accept-Encoding": "gzip"}
 
 
-def throughput(server: Server, seconds: int, threads: int) -> dict[str, WrkResult]:
+def throughput(
+    server: Server, seconds: int, threads: int, session_token: str
+) -> dict[str, WrkResult]:
     """The median of ``ROUNDS`` rounds of wrk per route; each round runs the routes in turn."""
     board = server.api(f"/challenges/{SLUG}/leaderboard")
     runs: dict[str, tuple[str, dict[str, str]]] = {
@@ -79,6 +82,8 @@ def throughput(server: Server, seconds: int, threads: int) -> dict[str, WrkResul
     if has_html_page(server):
         runs["HTML, gzip"] = (f"{server.url}/c/{SLUG}", GZIP)
         runs["HTML, identity"] = (f"{server.url}/c/{SLUG}", {})
+        signed_in = {**GZIP, "Cookie": f"podium_session={session_token}"}
+        runs["HTML signed-in"] = (f"{server.url}/c/{SLUG}", signed_in)
     for url, headers in runs.values():  # warm caches and code paths
         wrk(url, CONNECTIONS, 2, threads, headers=headers)
     rounds: dict[str, list[WrkResult]] = {name: [] for name in runs}
@@ -167,7 +172,7 @@ def main() -> None:
             seed_board(db, SLUG, args.teams, args.per_team, max_score=0.9)
             board = httpx.get(server.api(f"/challenges/{SLUG}/leaderboard"), timeout=60).json()
             assert len(board["entries"]) == args.teams, len(board["entries"])
-            results = throughput(server, args.seconds, args.wrk_threads)
+            results = throughput(server, args.seconds, args.wrk_threads, participant)
         print(
             f"\ndatabase: {db.kind}; {args.teams:,} teams x {args.per_team} submissions; "
             f"serve --workers {args.workers}; "
@@ -182,12 +187,12 @@ def main() -> None:
             f"  targets: JSON >= {JSON_TARGET:.0%} of ping with p99 <= {P99_TARGET_MS:.0f} ms, ",
             end="",
         )
-        print(f"HTML >= {HTML_TARGET:.0%} of ping")
+        print(f"anonymous HTML >= {HTML_TARGET:.0%} of ping with p99 <= {P99_TARGET_MS:.0f} ms")
         for name, result in results.items():
             if name.startswith("JSON"):
                 print(f"  {name:15} {judged(result, ping, JSON_TARGET, P99_TARGET_MS)}")
-            elif name.startswith("HTML"):
-                print(f"  {name:15} {judged(result, ping, HTML_TARGET)}")
+            elif name.startswith("HTML,"):
+                print(f"  {name:15} {judged(result, ping, HTML_TARGET, P99_TARGET_MS)}")
         if not any(name.startswith("HTML") for name in results):
             print("  HTML page /c/{slug}: not served by this build (skipped)")
 

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(default=120, ge=5)
     job_max_attempts: int = Field(default=3, ge=1)
     job_time_limit_seconds: int = Field(default=600, ge=1)
+    job_resend_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="A job still queued this long after it was sent is sent again "
+        "(its message may have been lost; a duplicate finds nothing to claim)",
+    )
     worker_cache_dir: Path | None = None
     refused_upload_mb_per_day: int = Field(
         default=1024,

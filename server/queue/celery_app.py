@@ -110,6 +110,15 @@ def make_celery(
         try:
             return consume(submission_id, worker_name(self.request.hostname))
         except Unclaimed as error:
+            if self.request.retries >= CLAIM_RETRY_MAX:
+                # Still queued on the server: its sweeper sends the job again
+                # (job_resend_seconds), so giving up here loses nothing.
+                log.error(
+                    "giving up on submission %d (%s); the server will send it again",
+                    submission_id,
+                    error,
+                )
+                return "given up"
             # Unclaimed: keep the job in the broker (a rejected worker is misconfigured,
             # and another worker, or this one once fixed, can still take it).
             countdown = min(CLAIM_RETRY_CAP_SECONDS, 2 ** min(self.request.retries, 6))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
 
 from server.config import get_settings
 from server.db import session_scope
@@ -12,6 +14,8 @@ from server.models import Submission, SubmissionStatus, utcnow
 from server.queue.dispatch import dispatch
 
 log = logging.getLogger(__name__)
+
+RESEND_BATCH = 1000
 
 
 def requeue_expired() -> list[int]:
@@ -60,12 +64,72 @@ def requeue_expired() -> list[int]:
                     Submission.status == SubmissionStatus.running,
                     lease_over,
                 )
-                .values(status=SubmissionStatus.queued, lease_expires_at=None, worker_id=None)
+                .values(
+                    status=SubmissionStatus.queued,
+                    lease_expires_at=resend_at(settings.job_resend_seconds, now),
+                    worker_id=None,
+                )
                 .execution_options(synchronize_session=False)
             )
     if expired:
         log.warning("requeued %d expired jobs, failed %d", len(again), len(exhausted))
     return again
+
+
+def resend_at(seconds: int, now: datetime) -> datetime:
+    """When a job sent ``now`` counts as lost if it is still queued.
+
+    A queued job's ``lease_expires_at`` holds that moment (a running job's
+    holds its attempt's lease); NULL means "sent at ``created_at``".
+    """
+    return now + timedelta(seconds=seconds)
+
+
+def _mark_sent(session: Session, ids: list[int], now: datetime, seconds: int) -> None:
+    session.execute(
+        update(Submission)
+        .where(Submission.id.in_(ids), Submission.status == SubmissionStatus.queued)
+        .values(lease_expires_at=resend_at(seconds, now))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def take_lost_queued() -> list[int]:
+    """Queued jobs sent longer than ``job_resend_seconds`` ago; marks them sent again now.
+
+    Their message may be lost (inside the broker, a claim the database refused,
+    a Celery task that gave up): the caller dispatches them again. A duplicate
+    finds the job claimed and does nothing. Several server processes may race
+    here: the guarded UPDATE lets each job through once per bound.
+    """
+    settings = get_settings()
+    now = utcnow()
+    bound = timedelta(seconds=settings.job_resend_seconds)
+    lost = or_(
+        and_(Submission.lease_expires_at.is_(None), Submission.created_at < now - bound),
+        Submission.lease_expires_at < now,
+    )
+    queued = Submission.status == SubmissionStatus.queued
+    taken: list[int] = []
+    with session_scope() as session:
+        candidates = session.scalars(
+            select(Submission.id)
+            .where(queued, lost)
+            .order_by(Submission.created_at, Submission.id)
+            .limit(RESEND_BATCH)
+        ).all()
+        for submission_id in candidates:
+            result = session.execute(
+                update(Submission)
+                .where(Submission.id == submission_id, queued, lost)
+                .values(lease_expires_at=now + bound)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                taken.append(submission_id)
+    if taken:
+        log.warning("sending %d queued jobs again (queued over %s)", len(taken), bound)
+    return taken
 
 
 def queued_ids() -> list[int]:
@@ -83,5 +147,7 @@ def recover_on_startup() -> int:
     """After a restart: expired jobs are requeued, every queued job is dispatched again."""
     requeue_expired()
     ids = queued_ids()
+    with session_scope() as session:
+        _mark_sent(session, ids, utcnow(), get_settings().job_resend_seconds)
     dispatch(ids, background=True)
     return len(ids)

@@ -1,7 +1,10 @@
 """The lease sweeper: a thread in the server process, on either transport.
 
 Every few seconds it re-queues running jobs whose lease ran out (failing them
-as a platform error after the last attempt) and dispatches them again. It
+as a platform error after the last attempt) and dispatches them again, and
+sends again every job still queued ``job_resend_seconds`` after it was sent
+(a message lost in the broker, a claim the database refused, a Celery task
+that gave up). It
 lives in the server rather than in Celery beat because the server alone holds
 the database (workers speak HTTP), it must also run on the embedded transport,
 and it needs no extra process to deploy. Several server processes may each
@@ -18,7 +21,7 @@ from collections.abc import Callable, Sequence
 from server.config import Settings, get_settings
 from server.queue.celery_app import send_undelivered
 from server.queue.dispatch import dispatch
-from server.queue.recovery import requeue_expired
+from server.queue.recovery import requeue_expired, take_lost_queued
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +35,12 @@ def sweep_interval(settings: Settings) -> float:
 
 
 def sweep_once() -> list[int]:
-    """Re-queue expired jobs and dispatch them; returns the ids dispatched again."""
+    """Re-queue expired jobs, take queued ones whose message may be lost, and dispatch
+    both again; returns the ids dispatched."""
     settings = get_settings()
     if settings.broker_url:
         send_undelivered()
-    ids = requeue_expired()
+    ids = requeue_expired() + take_lost_queued()
     if ids:
         dispatch(ids, background=True)
     return ids

@@ -75,6 +75,10 @@ def _merge_daily_alias(
     return limits.per_day, limits
 
 
+# The longest a checkpoint may run (loading and inference); task limits derive from it.
+MAX_CHECKPOINT_SECONDS = 3600
+
+
 class CheckpointSpec(BaseModel):
     """How checkpoint submissions are evaluated on the hidden inputs."""
 
@@ -88,7 +92,7 @@ class CheckpointSpec(BaseModel):
         description="Allowed formats; programs (torchscript, export) run only in the sandbox",
     )
     batch_size: int = Field(default=256, ge=1, le=65536)
-    time_limit_seconds: int = Field(default=60, ge=1, le=3600)
+    time_limit_seconds: int = Field(default=60, ge=1, le=MAX_CHECKPOINT_SECONDS)
     memory_limit_mb: int = Field(default=4096, ge=256, le=262144)
 
 

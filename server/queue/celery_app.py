@@ -28,6 +28,7 @@ from typing import Any
 import redis
 from celery import Celery
 
+from server.challenges.schemas import MAX_CHECKPOINT_SECONDS
 from server.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -39,13 +40,17 @@ QUEUE_FOR_KIND = {"csv": "cpu", "checkpoint": "gpu"}
 # visibility timeout leaves the hard one time to kill and acknowledge.
 HARD_LIMIT_GRACE_SECONDS = 30
 VISIBILITY_MARGIN_SECONDS = 60
+# What a checkpoint job adds to its model's own limit: fetching files, the
+# sandbox's start, scoring. Each message carries its job's limits.
+CHECKPOINT_OVERHEAD_SECONDS = 120
+MAX_TASK_SECONDS = MAX_CHECKPOINT_SECONDS + CHECKPOINT_OVERHEAD_SECONDS
 # A worker that cannot reach the server retries its claim with backoff.
 CLAIM_RETRY_MAX = 30
 CLAIM_RETRY_CAP_SECONDS = 60
 SEND_RETRY_POLICY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.5}
 
 _apps: dict[str, Celery] = {}
-_undelivered: set[tuple[int, str]] = set()
+_undelivered: set[tuple[int, str, int]] = set()
 _undelivered_lock = threading.Lock()
 
 
@@ -54,11 +59,24 @@ def queue_for(kind: str) -> str:
     return QUEUE_FOR_KIND.get(kind, "gpu")
 
 
-def time_limits(settings: Settings) -> tuple[int, int, int]:
-    """(soft, hard, visibility timeout) in seconds, each above the one before."""
-    soft = settings.job_time_limit_seconds
+def job_time_limit(settings: Settings, kind: str, model_seconds: int | None = None) -> int:
+    """A job's soft time limit: the platform's, or more for a checkpoint allowed
+    ``model_seconds`` (its challenge's ``time_limit_seconds``) to run."""
+    if kind == "csv" or model_seconds is None:
+        return settings.job_time_limit_seconds
+    return max(settings.job_time_limit_seconds, model_seconds + CHECKPOINT_OVERHEAD_SECONDS)
+
+
+def time_limits(settings: Settings, soft: int | None = None) -> tuple[int, int, int]:
+    """(soft, hard, visibility timeout) in seconds, each above the one before.
+
+    ``soft``: the job's (``job_time_limit``); the default is the platform's. The
+    visibility timeout is the broker's, for every job: above the longest task.
+    """
+    soft = soft or settings.job_time_limit_seconds
     hard = soft + HARD_LIMIT_GRACE_SECONDS
-    return soft, hard, hard + VISIBILITY_MARGIN_SECONDS
+    longest = max(hard, settings.job_time_limit_seconds, MAX_TASK_SECONDS)
+    return soft, hard, longest + HARD_LIMIT_GRACE_SECONDS + VISIBILITY_MARGIN_SECONDS
 
 
 def worker_name(hostname: str | None) -> str:
@@ -139,23 +157,30 @@ def get_celery() -> Celery:
     return _apps[settings.broker_url]
 
 
-def send_jobs(jobs: Sequence[tuple[int, str]]) -> None:
-    """Queue ``(submission_id, kind)`` jobs; call only after the rows are committed.
+def send_jobs(jobs: Sequence[tuple[int, str, int]]) -> None:
+    """Queue ``(submission_id, kind, soft time limit)`` jobs; call only after the commit.
+
+    Each message carries its own limits (``job_time_limit``): a checkpoint
+    allowed an hour is not stopped at the platform's default.
 
     A broker outage does not fail the request that created the submission: the
     jobs are kept and sent again by the sweeper (and by ``recover_on_startup``).
     """
     if not jobs:
         return
+    settings = get_settings()
     app = get_celery()
     sent = 0
     try:
         with app.producer_or_acquire() as producer:
-            for submission_id, kind in jobs:
+            for submission_id, kind, limit in jobs:
+                soft, hard, _ = time_limits(settings, limit)
                 app.send_task(
                     TASK_NAME,
                     args=[submission_id],
                     queue=queue_for(kind),
+                    soft_time_limit=soft,
+                    time_limit=hard,
                     producer=producer,
                     retry=True,
                     retry_policy=SEND_RETRY_POLICY,

@@ -8,16 +8,26 @@ and remote workers take them.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy import select
 
+from server.challenges.schemas import CheckpointSpec
 from server.config import Settings, get_settings
 from server.db import session_scope
-from server.models import Submission
-from server.queue.celery_app import send_jobs
+from server.models import Challenge, Submission
+from server.queue.celery_app import job_time_limit, send_jobs
 from server.queue.embedded import run_embedded
 
 log = logging.getLogger(__name__)
+
+
+def model_seconds(spec: dict[str, Any] | None) -> int:
+    """How long a challenge lets a checkpoint run (its spec, or the spec's default)."""
+    try:
+        return CheckpointSpec.model_validate(spec or {}).time_limit_seconds
+    except ValueError:
+        return CheckpointSpec().time_limit_seconds
 
 
 def dispatch(
@@ -28,14 +38,19 @@ def dispatch(
         return
     settings = settings or get_settings()
     with session_scope(settings) as session:
-        kinds = dict(
+        rows = (
             session.execute(
-                select(Submission.id, Submission.kind).where(Submission.id.in_(submission_ids))
+                select(Submission.id, Submission.kind, Challenge.checkpoint_spec)
+                .join(Challenge, Challenge.id == Submission.challenge_id)
+                .where(Submission.id.in_(submission_ids))
             )
             .tuples()
             .all()
         )
+    kinds = {submission_id: kind for submission_id, kind, _ in rows}
     if settings.broker_url:
-        send_jobs([(i, kinds[i]) for i in submission_ids if i in kinds])
+        # Each message carries its job's time limits (a checkpoint's follow its challenge).
+        limits = {i: job_time_limit(settings, kind, model_seconds(spec)) for i, kind, spec in rows}
+        send_jobs([(i, kinds[i], limits[i]) for i in submission_ids if i in kinds])
         return
     run_embedded(kinds, submission_ids, background, settings)

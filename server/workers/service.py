@@ -16,7 +16,8 @@ from server.config import Settings, get_settings
 from server.db import session_scope
 from server.exceptions import Conflict, NotFound
 from server.models import UNFINISHED, Challenge, Submission, SubmissionStatus, Team, utcnow
-from server.queue.celery_app import broker_queue_lengths
+from server.queue.celery_app import broker_queue_lengths, job_time_limit
+from server.queue.dispatch import model_seconds
 from server.queue.lease import extend_lease
 from server.queue.state import Attempt, claim, record
 from server.scoring.outcome import Outcome
@@ -68,7 +69,9 @@ def claim_job(submission_id: int, worker: str, settings: Settings | None = None)
             checkpoint_spec=dict(challenge.checkpoint_spec or {}),
             lease_seconds=settings.job_lease_seconds,
             lease_expires_at=submission.lease_expires_at,
-            time_limit_seconds=settings.job_time_limit_seconds,
+            time_limit_seconds=job_time_limit(
+                settings, attempt.kind, model_seconds(challenge.checkpoint_spec)
+            ),
         )
 
 

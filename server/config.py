@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         description="Failed logins for one username from all addresses in the window; past "
         "it, only an address that has not failed for that username gets a password checked",
     )
+    sqlite_busy_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a SQLite writer waits for the write lock before it fails",
+    )
     job_lease_seconds: int = Field(default=120, ge=5)
     job_max_attempts: int = Field(default=3, ge=1)
     job_time_limit_seconds: int = Field(default=600, ge=1)

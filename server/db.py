@@ -18,19 +18,20 @@ _engines: dict[str, Engine] = {}
 _sessionmakers: dict[str, sessionmaker[Session]] = {}
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine with the settings each backend needs."""
+def make_engine(url: str, busy_timeout_seconds: float = SQLITE_BUSY_TIMEOUT_MS / 1000) -> Engine:
+    """Create an engine with the settings each backend needs (``busy_timeout_seconds``:
+    how long a SQLite writer waits for the write lock; PODIUM_SQLITE_BUSY_TIMEOUT_SECONDS)."""
     if url.startswith("sqlite"):
         prepare_sqlite_file(url)
         # pysqlite's default transaction handling opens a transaction at the first
@@ -38,11 +39,11 @@ def make_engine(url: str) -> Engine:
         # therefore takes the write lock before it counts (see submissions.service).
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_seconds},
             pool_size=20,
             max_overflow=40,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, round(busy_timeout_seconds * 1000))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
 
@@ -52,7 +53,7 @@ def get_engine(settings: Settings | None = None) -> Engine:
     settings = settings or get_settings()
     url = settings.sqlalchemy_url
     if url not in _engines:
-        _engines[url] = make_engine(url)
+        _engines[url] = make_engine(url, settings.sqlite_busy_timeout_seconds)
         _sessionmakers[url] = sessionmaker(bind=_engines[url], expire_on_commit=False)
     return _engines[url]
 

@@ -94,6 +94,12 @@ class CheckpointSpec(BaseModel):
     batch_size: int = Field(default=256, ge=1, le=65536)
     time_limit_seconds: int = Field(default=60, ge=1, le=MAX_CHECKPOINT_SECONDS)
     memory_limit_mb: int = Field(default=4096, ge=256, le=262144)
+    show_program_errors: bool = Field(
+        default=False,
+        description="Show teams what a failing TorchScript/torch.export program said. "
+        "Off by default: a program could put the hidden inputs in its error text; "
+        "turn it on only when the hidden inputs are not secret (organizers always see it)",
+    )
 
 
 class ChallengeBase(BaseModel):

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from server.challenges.schemas import CheckpointSpec
+from server.checkpoints.program_errors import program_error_line
 from server.sandbox.launcher import SandboxLimits, SandboxRun
 from server.scoring.metrics import get_metric
 from server.scoring.solution import Solution
@@ -29,7 +30,15 @@ PROBABILITY_TOLERANCE = 1e-4
 
 
 class CheckpointError(Exception):
-    """The model failed; the message is shown to the team (and the attempt counts)."""
+    """The model failed; the message is shown to the team (and the attempt counts).
+
+    ``detail``: text a program chose (its exception message), for the organizers
+    only; the message itself is the platform's (``checkpoints.program_errors``).
+    """
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 def _number(value: object) -> float:
@@ -55,9 +64,17 @@ def _clean(message: object) -> str:
 
 
 def _raise_for_failure(
-    run: SandboxRun, result: dict[str, Any], spec: CheckpointSpec, limits: SandboxLimits
+    run: SandboxRun,
+    result: dict[str, Any],
+    spec: CheckpointSpec,
+    limits: SandboxLimits,
+    program: bool = True,
 ) -> None:
-    """Turn how the run ended into the team's error message (or nothing, if it went well)."""
+    """Turn how the run ended into the team's error message (or nothing, if it went well).
+
+    ``program``: the model is a program of the team's (not ``.safetensors``): the
+    text it left in the result file is for the organizers only.
+    """
     if run.killed_for == "time":
         raise CheckpointError(
             f"the model exceeded the {spec.time_limit_seconds} s limit (loading and inference)"
@@ -84,12 +101,19 @@ def _raise_for_failure(
         raise CheckpointError(f"the model crashed (signal {run.signal} {name})".strip())
     if run.exit_code != 0:
         if "error" in result:
-            raise CheckpointError(_clean(result["error"]))
+            text = _clean(result["error"])
+            if program:
+                raise CheckpointError(program_error_line(text, spec.memory_limit_mb), text)
+            raise CheckpointError(text)
         raise CheckpointError(f"the model's process exited with status {run.exit_code}")
 
 
-def check_outputs(raw: bytes | None, rows: int) -> np.ndarray:
-    """The outputs file as an array of ``rows`` finite numbers per row (CheckpointError)."""
+def check_outputs(raw: bytes | None, rows: int, program: bool = True) -> np.ndarray:
+    """The outputs file as an array of ``rows`` finite numbers per row (CheckpointError).
+
+    ``program``: a program wrote the file, so numpy's complaint about its header
+    (which quotes the header) is for the organizers only.
+    """
     if raw is None:
         raise CheckpointError("the model produced no outputs")
     try:
@@ -109,6 +133,11 @@ def check_outputs(raw: bytes | None, rows: int) -> np.ndarray:
             raise ValueError("size mismatch")
         outputs = np.frombuffer(body, dtype=dtype).reshape(shape, order="F" if fortran else "C")
     except (ValueError, TypeError, OverflowError) as error:
+        if program:
+            raise CheckpointError(
+                "the model's outputs are unreadable (not one numeric array saved by numpy.save)",
+                _clean(error),
+            ) from None
         raise CheckpointError(f"the model's outputs are unreadable ({_clean(error)})") from None
     if outputs.ndim not in (1, 2) or outputs.shape[0] != rows:
         raise CheckpointError(

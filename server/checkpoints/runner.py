@@ -45,6 +45,7 @@ from server.checkpoints.outputs import (
     check_outputs,
     predictions_from_outputs,
 )
+from server.checkpoints.program_errors import shown_to_team
 from server.config import Settings, get_settings
 from server.db import session_scope
 from server.filemodes import sqlite_path
@@ -178,9 +179,9 @@ def evaluate_checkpoint(
             limits,
         )
         result = _read_result(box.open_output(RESULT_FILE, 64 * 1024))
-        _raise_for_failure(run, result, spec, limits)
+        _raise_for_failure(run, result, spec, limits, program)
         raw = box.open_output(OUTPUTS_FILE, limits.file_size_bytes)
-    outputs = check_outputs(raw, rows)
+    outputs = check_outputs(raw, rows, program)
     seconds = _number(result.get("inference_seconds"))
     first_seconds = min(_number(result.get("first_batch_seconds")), seconds)
     first_rows = int(_number(result.get("first_batch_rows")))
@@ -236,7 +237,10 @@ def checkpoint_outcome(
         parsed = load_solution(solution, metric, solution_sha256)
         aligned = predictions_from_outputs(result.outputs, parsed, metric)
         scores = score_predictions(aligned, parsed, metric)
-    except (CheckpointError, CheckpointFileError, PredictionError) as error:
+    except CheckpointError as error:
+        shown = shown_to_team(str(error), error.detail, _shows_program_errors(spec))
+        return Outcome(error=shown, error_detail=error.detail)
+    except (CheckpointFileError, PredictionError) as error:
         return Outcome(error=str(error))
     except Exception:
         log.exception("evaluating checkpoint %s failed", checkpoint.name)
@@ -247,6 +251,13 @@ def checkpoint_outcome(
         # Computed here: only the runner holds a checkpoint's aligned predictions.
         public_bootstrap=safe_bootstrap(aligned, parsed, metric, solution_sha256),
     )
+
+
+def _shows_program_errors(spec: dict[str, Any]) -> bool:
+    try:
+        return CheckpointSpec.model_validate(spec).show_program_errors
+    except ValueError:
+        return False
 
 
 def run_checkpoint_attempt(attempt: Attempt, settings: Settings | None = None) -> bool:

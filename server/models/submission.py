@@ -58,6 +58,9 @@ class Submission(Base):
     public_score: Mapped[float | None] = mapped_column(default=None)
     private_score: Mapped[float | None] = mapped_column(default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    # What a checkpoint program said when it failed: organizers only (the team
+    # gets the platform's line in ``error``; see server.checkpoints.program_errors).
+    error_detail: Mapped[str | None] = mapped_column(Text, default=None)
     # A platform failure (our fault) does not count against the daily limit.
     platform_error: Mapped[bool] = mapped_column(default=False)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -78,6 +78,7 @@ def outcome_columns(outcome: Outcome) -> dict[str, object]:
     return values | {
         "status": SubmissionStatus.failed,
         "error": outcome.error or PLATFORM_ERROR_MESSAGE,
+        "error_detail": outcome.error_detail,
         "platform_error": outcome.platform_error or outcome.error is None,
     }
 

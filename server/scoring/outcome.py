@@ -45,6 +45,8 @@ class Outcome:
 
     scores: Scores | None = None
     error: str | None = None
+    # A program's own error text (checkpoints): organizers only (Submission.error_detail).
+    error_detail: str | None = None
     platform_error: bool = False
     metrics: dict[str, float | int] = field(default_factory=dict)
     public_bootstrap: Sequence[float | None] | None = None

@@ -37,6 +37,11 @@ class SubmissionRead(BaseModel):
         default=None, description="null unless the caller may see it (organizer, or finalized)"
     )
     error: str | None
+    error_detail: str | None = Field(
+        default=None,
+        description="What a failing checkpoint program said (organizers only; teams get "
+        "the platform's line in error unless the challenge shows program errors)",
+    )
     attempts: int
     created_at: datetime
     started_at: datetime | None

@@ -61,6 +61,7 @@ def to_read(
         public_ci_halfwidth=submission.public_ci_halfwidth,
         private_score=submission.private_score if may_see_private(challenge, viewer) else None,
         error=submission.error,
+        error_detail=submission.error_detail if viewer and viewer.is_organizer else None,
         attempts=submission.attempts,
         created_at=submission.created_at,
         started_at=submission.started_at,

@@ -118,6 +118,7 @@ class WorkerClient:
             public_score=scores.public if scores else None,
             private_score=scores.private if scores else None,
             error=None if scores else outcome.error,
+            error_detail=None if scores else outcome.error_detail,
             platform_error=outcome.platform_error and scores is None,
             metrics=CheckpointMetrics.model_validate(outcome.metrics),
             # NaN (an undefined resample) travels as null: JSON has no NaN.

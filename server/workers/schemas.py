@@ -57,6 +57,11 @@ class ResultCreate(AttemptRef):
     public_score: float | None = None
     private_score: float | None = None
     error: str | None = Field(default=None, max_length=4000)
+    error_detail: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="What a checkpoint program said (organizers only)",
+    )
     platform_error: bool = False
     metrics: CheckpointMetrics = Field(default_factory=CheckpointMetrics)
     public_bootstrap: list[float | None] | None = Field(

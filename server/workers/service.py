@@ -117,6 +117,7 @@ def post_result(submission_id: int, body: ResultCreate) -> ResultRead:
     outcome = Outcome(
         scores=scores,
         error=None if scores is not None else body.error,
+        error_detail=None if scores is not None else body.error_detail,
         platform_error=body.platform_error,
         metrics=body.metrics.model_dump(exclude_none=True),
         public_bootstrap=body.public_bootstrap if scores is not None else None,

@@ -145,8 +145,8 @@ def test_model_faults_fail_with_a_reason_and_use_quota(
     finished = wait_finished(api, participant_token, result["id"])
     assert finished["status"] == "failed"
     assert expected in str(finished["error"]), finished["error"]
-    if isinstance(module, _Crash):
-        assert "this model always crashes" in str(finished["error"])
+    if isinstance(module, _Crash):  # the program's own text is for the organizers (#18, 3)
+        assert "this model always crashes" not in str(finished["error"])
     # It counted: the next submission sees one fewer left.
     again = submit(api, participant_token, checkpoint_challenge, _csv(mnist.labels))
     assert again["status"] == "scored" and again["remaining_today"] == 8

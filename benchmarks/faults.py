@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -249,6 +250,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    # A SIGTERM still stops the cluster this run started (the finally clause).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     print(f"machine: {machine()}")
     report = run(args.jobs, args.workers)
     for line in report.lines():

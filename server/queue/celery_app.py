@@ -221,6 +221,19 @@ def broker_queue_lengths() -> dict[str, int] | None:
         return None
 
 
+def kinds_waiting_in_broker() -> set[str]:
+    """Kinds of job whose queue still holds messages (Redis brokers; none when unknown).
+
+    While a queue holds messages, its workers still have jobs to take: the
+    sweeper does not send its queued jobs again (a backlog is not a loss, and
+    duplicates would only lengthen it). Once it is empty, a job still queued on
+    the server lost its message.
+    """
+    lengths = broker_queue_lengths() or {}
+    busy = {queue for queue, length in lengths.items() if length > 0}
+    return {kind for kind, queue in QUEUE_FOR_KIND.items() if queue in busy}
+
+
 def worker_app(queues: Sequence[str], consume: Consumer | None = None) -> Celery:
     """The consuming app: a GPU worker runs each job in a fresh pool process."""
     return make_celery(get_settings(), one_task_per_child="gpu" in queues, consume=consume)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -30,6 +31,14 @@ log = logging.getLogger(__name__)
 TEST_SCORING_DELAY_ENV = "PODIUM_TEST_SCORING_DELAY"
 
 _background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="podium-score")
+_pending = 0  # jobs handed to the pool and not finished (the sweeper's backlog check)
+_pending_lock = threading.Lock()
+
+
+def background_pending() -> int:
+    """Jobs waiting or running on this process's pool."""
+    with _pending_lock:
+        return _pending
 
 
 def apply_test_scoring_delay(settings: Settings | None = None) -> None:
@@ -85,6 +94,24 @@ def _run(submission_id: int, settings: Settings | None = None) -> None:
         log.exception("job for submission %s crashed", submission_id)
 
 
+def _count(change: int) -> None:
+    global _pending
+    with _pending_lock:
+        _pending += change
+
+
+def _run_pooled(submission_id: int, settings: Settings | None = None) -> None:
+    try:
+        _run(submission_id, settings)
+    finally:
+        _count(-1)
+
+
+def _submit(submission_id: int, settings: Settings | None) -> None:
+    _count(+1)
+    _background.submit(_run_pooled, submission_id, settings)
+
+
 def run_embedded(
     kinds: dict[int, str],
     submission_ids: list[int],
@@ -96,4 +123,4 @@ def run_embedded(
         if kinds.get(submission_id) == "csv" and not background:
             _run(submission_id, settings)
         else:
-            _background.submit(_run, submission_id, settings)
+            _submit(submission_id, settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
@@ -94,11 +95,13 @@ def _mark_sent(session: Session, ids: list[int], now: datetime, seconds: int) ->
     )
 
 
-def take_lost_queued() -> list[int]:
+def take_lost_queued(skip_kinds: Collection[str] = ()) -> list[int]:
     """Queued jobs sent longer than ``job_resend_seconds`` ago; marks them sent again now.
 
     Their message may be lost (inside the broker, a claim the database refused,
-    a Celery task that gave up): the caller dispatches them again. A duplicate
+    a Celery task that gave up): the caller dispatches them again. ``skip_kinds``:
+    kinds whose transport still has a backlog to work through (their jobs wait,
+    they are not lost). A duplicate
     finds the job claimed and does nothing. Several server processes may race
     here: the guarded UPDATE lets each job through once per bound.
     """
@@ -109,7 +112,7 @@ def take_lost_queued() -> list[int]:
         and_(Submission.lease_expires_at.is_(None), Submission.created_at < now - bound),
         Submission.lease_expires_at < now,
     )
-    queued = Submission.status == SubmissionStatus.queued
+    queued = and_(Submission.status == SubmissionStatus.queued, Submission.kind.not_in(skip_kinds))
     taken: list[int] = []
     with session_scope() as session:
         candidates = session.scalars(

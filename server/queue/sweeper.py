@@ -19,8 +19,9 @@ import threading
 from collections.abc import Callable, Sequence
 
 from server.config import Settings, get_settings
-from server.queue.celery_app import send_undelivered
+from server.queue.celery_app import QUEUE_FOR_KIND, kinds_waiting_in_broker, send_undelivered
 from server.queue.dispatch import dispatch
+from server.queue.embedded import background_pending
 from server.queue.recovery import requeue_expired, take_lost_queued
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,10 @@ def sweep_once() -> list[int]:
     settings = get_settings()
     if settings.broker_url:
         send_undelivered()
-    ids = requeue_expired() + take_lost_queued()
+        waiting = kinds_waiting_in_broker()
+    else:
+        waiting = set(QUEUE_FOR_KIND) if background_pending() else set()
+    ids = requeue_expired() + take_lost_queued(waiting)
     if ids:
         dispatch(ids, background=True)
     return ids

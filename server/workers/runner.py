@@ -21,6 +21,7 @@ from celery.signals import worker_ready
 from server.checkpoints.runner import checkpoint_outcome
 from server.config import get_settings
 from server.queue.celery_app import worker_app
+from server.queue.embedded import apply_test_scoring_delay
 from server.queue.lease import Heartbeat, heartbeat_interval
 from server.sandbox.host import startup_report
 from server.scoring.outcome import Outcome, csv_outcome
@@ -65,6 +66,7 @@ def evaluate_job(job: JobRead, fetch: Callable[[str], Path]) -> Outcome:
             log.error("challenge %s has no solution: cannot score", job.challenge)
             return Outcome.platform_failure()
         if job.kind == "csv":
+            apply_test_scoring_delay()  # PODIUM_TEST_SCORING_DELAY, test environment only
             return csv_outcome(
                 fetch(job.file_sha256),
                 fetch(job.solution_sha256),

@@ -115,8 +115,7 @@ class Challenge:
     submissions_count: int | None = None
     greater_is_better: bool | None = None
     accepting_submissions: bool | None = None
-    # {"per_day": 5, "per_window": {"count": 3, "minutes": 60}, "total": ..., ...}
-    limits: dict[str, Any] = field(default_factory=dict)
+    limits: dict[str, Any] = field(default_factory=dict)  # per_day, per_window, total, ...
     timezone: str | None = None
     late_submissions: bool | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -172,13 +171,11 @@ class ChallengeFile:
 
 @dataclass(frozen=True)
 class LimitLeft:
-    """Where a team stands under one submission limit (`kind`: per_day, per_window,
-    total or min_interval_seconds); `next_at` is when one more becomes possible."""
+    """A team under one limit (`kind`: per_day, per_window, total, min_interval_seconds)."""
 
     kind: str
     label: str
     limit: int | None = None
-    used: int | None = None
     remaining: int | None = None
     next_at: datetime | None = None
 
@@ -188,16 +185,15 @@ class LimitLeft:
             kind=_str(data.get("kind")),
             label=_str(data.get("label")),
             limit=_int(data.get("limit")),
-            used=_int(data.get("used")),
             remaining=_int(data.get("remaining")),
             next_at=_dt(data.get("next_at")),
         )
 
 
 def _limits_left(value: Any) -> list[LimitLeft] | None:
-    if not isinstance(value, list):
-        return None
-    return [LimitLeft.from_dict(item) for item in value if isinstance(item, Mapping)]
+    if isinstance(value, list):
+        return [LimitLeft.from_dict(i) for i in value if isinstance(i, Mapping)]
+    return None
 
 
 @dataclass(frozen=True)
@@ -313,10 +309,12 @@ class LeaderboardEntry:
     last_submission_at: datetime | None = None
     public_rank: int | None = None
     move: int | None = None
+    extra_scores: dict[str, float | None] = field(default_factory=dict)  # the tie-breakers
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LeaderboardEntry:
+        extra = data.get("extra_scores")
         team = data.get("team")
         if isinstance(team, Mapping):
             team = team.get("name")
@@ -328,6 +326,9 @@ class LeaderboardEntry:
             last_submission_at=_dt(data.get("last_submission_at")),
             public_rank=_int(data.get("public_rank")),
             move=_int(data.get("move")),
+            extra_scores={str(k): _float(v) for k, v in extra.items()}
+            if isinstance(extra, Mapping)
+            else {},
             raw=_raw(data),
         )
 
@@ -341,6 +342,7 @@ class Leaderboard:
     challenge: str = ""
     metric: str = ""
     greater_is_better: bool | None = None
+    metrics: list[str] = field(default_factory=list)  # metric first, then the tie-breakers
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def find(self, team: str) -> LeaderboardEntry | None:
@@ -355,6 +357,7 @@ class Leaderboard:
             challenge=_str(data.get("challenge")),
             metric=_str(data.get("metric")),
             greater_is_better=_bool(data.get("greater_is_better")),
+            metrics=[str(m) for m in data.get("metrics") or []],
             raw=_raw(data),
         )
 

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from server.insight.schemas import Webhooks
-from server.scoring.metrics import METRICS
+from server.scoring.metrics import METRICS, get_metric
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 SubmissionKind = Literal["csv", "checkpoint"]
@@ -79,6 +79,58 @@ def _merge_daily_alias(
 MAX_CHECKPOINT_SECONDS = 3600
 
 
+MAX_METRICS = 5
+
+
+def _known_metric(value: str) -> str:
+    if value not in METRICS:
+        raise ValueError(f"unknown metric '{value}'; known: {', '.join(sorted(METRICS))}")
+    return value
+
+
+def compatible_metrics(names: list[str]) -> list[str]:
+    """Known, distinct, and scoring the same kind of predictions as the first one."""
+    for name in names:
+        _known_metric(name)
+    if len(set(names)) != len(names):
+        raise ValueError("metrics must be distinct")
+    first = get_metric(names[0])
+    for name in names[1:]:
+        if get_metric(name).prediction_format != first.prediction_format:
+            raise ValueError(
+                f"'{name}' scores {get_metric(name).prediction_format} predictions but "
+                f"'{names[0]}' scores {first.prediction_format} ones; every metric of a "
+                "challenge is computed on the same predictions file"
+            )
+    return names
+
+
+def _ranking_metric(
+    metric: str | None, metrics: list[str] | None
+) -> tuple[str | None, list[str] | None]:
+    """``metric`` is ``metrics[0]`` when both are given."""
+    if not metrics:
+        return metric, None
+    if metric is not None and metric != metrics[0]:
+        raise ValueError(
+            f"metric '{metric}' must be the first of metrics (the one that ranks), "
+            f"not '{metrics[0]}'; give one of them"
+        )
+    return metrics[0], metrics
+
+
+def stored_metrics(changes: dict[str, Any], extra: list[str]) -> dict[str, Any]:
+    """The columns a PATCH's ``metrics`` or ``metric`` sets (metric, extra_metrics)."""
+    if changes.get("metrics"):
+        metrics = changes.pop("metrics")
+        return {"metric": metrics[0], "extra_metrics": metrics[1:]}
+    changes.pop("metrics", None)
+    if "metric" not in changes:
+        return {}
+    kept = [m for m in extra if m != changes["metric"]]
+    return {"extra_metrics": compatible_metrics([changes["metric"], *kept])[1:]}
+
+
 class CheckpointSpec(BaseModel):
     """How checkpoint submissions are evaluated on the hidden inputs."""
 
@@ -105,7 +157,17 @@ class CheckpointSpec(BaseModel):
 class ChallengeBase(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=100_000, description="Markdown")
-    metric: str = Field(examples=["accuracy"])
+    metric: str | None = Field(
+        default=None, examples=["accuracy"], description="The metric that ranks (or metrics[0])"
+    )
+    metrics: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_METRICS,
+        examples=[["accuracy", "f1_macro"]],
+        description="Several metrics: the first ranks, the others are computed on the same "
+        "rows, shown beside it and break ties in order",
+    )
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     daily_submission_limit: int | None = Field(
@@ -132,15 +194,21 @@ class ChallengeBase(BaseModel):
 
     @field_validator("metric")
     @classmethod
-    def _known_metric(cls, value: str) -> str:
-        if value not in METRICS:
-            raise ValueError(f"unknown metric '{value}'; known: {', '.join(sorted(METRICS))}")
-        return value
+    def _known_metric(cls, value: str | None) -> str | None:
+        return None if value is None else _known_metric(value)
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else compatible_metrics(value)
 
     @model_validator(mode="after")
     def _window(self) -> ChallengeBase:
         if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
             raise ValueError("closes_at must be after opens_at")
+        self.metric, self.metrics = _ranking_metric(self.metric, self.metrics)
+        if self.metric is None:
+            raise ValueError("give the metric that ranks: metric, or metrics (the first ranks)")
         self.daily_submission_limit, limits = _merge_daily_alias(
             self.model_fields_set, self.daily_submission_limit, self.limits
         )
@@ -158,7 +226,12 @@ class ChallengeCreate(ChallengeBase):
 class ChallengeUpdate(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=100_000)
-    metric: str | None = None
+    metric: str | None = Field(
+        default=None, description="The metric that ranks; the other metrics are kept"
+    )
+    metrics: list[str] | None = Field(
+        default=None, min_length=1, max_length=MAX_METRICS, description="Replaces every metric"
+    )
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     daily_submission_limit: int | None = Field(
@@ -191,10 +264,17 @@ class ChallengeUpdate(BaseModel):
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, value: str | None) -> str | None:
-        return None if value is None else ChallengeBase._known_metric(value)
+        return None if value is None else _known_metric(value)
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else compatible_metrics(value)
 
     @model_validator(mode="after")
     def _daily_alias(self) -> ChallengeUpdate:
+        if self.metrics is not None:
+            _ranking_metric(self.metric, self.metrics)
         if self.limits is not None:
             # The service takes per_day from limits when both are given.
             _, limits = _merge_daily_alias(
@@ -224,6 +304,7 @@ class ChallengeRead(BaseModel):
     title: str
     description: str
     metric: str
+    metrics: list[str] = Field(description="metric first, then the tie-breakers in order")
     greater_is_better: bool
     opens_at: datetime | None
     closes_at: datetime | None

@@ -17,6 +17,7 @@ from server.challenges.schemas import (
     ChallengeUpdate,
     HiddenInputsRead,
     SolutionRead,
+    stored_metrics,
 )
 from server.exceptions import Conflict, Invalid, NotFound
 from server.insight.webhook_urls import merge_webhooks
@@ -33,7 +34,7 @@ from server.models import (
 from server.scoring.metrics import get_metric
 from server.scoring.solution import SolutionError, load_solution
 from server.storage import BlobStore, StoredBlob, get_blob_store
-from server.submissions.quota import limits_of
+from server.submissions.quota import limits_of, stored_limits
 
 FILE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
@@ -134,17 +135,12 @@ def create_challenge(session: Session, body: ChallengeCreate, organizer: User) -
         raise Conflict(f"a challenge with slug '{body.slug}' already exists")
     data = body.model_dump()
     data["webhooks"] = merge_webhooks({}, data.get("webhooks") or {})
-    data |= _stored_limits(data.pop("limits"))
+    data |= stored_limits(data.pop("limits"))
+    data["extra_metrics"] = (data.pop("metrics") or [])[1:]
     challenge = Challenge(**data, state=ChallengeState.draft, created_by_id=organizer.id)
     session.add(challenge)
     session.flush()
     return challenge
-
-
-def _stored_limits(limits: dict[str, Any]) -> dict[str, Any]:
-    """The API's ``limits`` as columns: per_day, and the others as JSON."""
-    others = {k: v for k, v in limits.items() if k != "per_day" and v is not None}
-    return {"daily_submission_limit": limits.get("per_day"), "submission_limits": others}
 
 
 def update_challenge(
@@ -158,8 +154,12 @@ def update_challenge(
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     if "limits" in changes:
         changes.pop("daily_submission_limit", None)  # folded into limits.per_day
-        changes |= _stored_limits(changes.pop("limits"))
+        changes |= stored_limits(changes.pop("limits"))
     new_state = changes.pop("state", None)
+    try:
+        changes |= stored_metrics(changes, challenge.extra_metrics or [])
+    except ValueError as error:
+        raise Invalid(f"{error}; change metrics instead") from None
     metric_changes = "metric" in changes and changes["metric"] != challenge.metric
     if metric_changes and challenge.solution_sha256 is not None:
         # The stored solution was validated for the old metric: check it again.

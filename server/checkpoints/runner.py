@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -229,6 +230,7 @@ def checkpoint_outcome(
     metric: str,
     spec: dict[str, Any],
     file_name: str | None = None,
+    extra_metrics: Sequence[str] = (),
 ) -> Outcome:
     """Evaluate and score a checkpoint from plain files (both transports end here)."""
     try:
@@ -236,7 +238,7 @@ def checkpoint_outcome(
         result = evaluate_checkpoint(checkpoint, model_format, config, hidden_inputs, spec)
         parsed = load_solution(solution, metric, solution_sha256)
         aligned = predictions_from_outputs(result.outputs, parsed, metric)
-        scores = score_predictions(aligned, parsed, metric)
+        scores = score_predictions(aligned, parsed, metric, extra_metrics)
     except CheckpointError as error:
         shown = shown_to_team(str(error), error.detail, _shows_program_errors(spec))
         return Outcome(error=shown, error_detail=error.detail)
@@ -281,6 +283,7 @@ def run_checkpoint_attempt(attempt: Attempt, settings: Settings | None = None) -
                 "solution": store.path_for(challenge.solution_sha256),
             }
             solution_sha256, metric = challenge.solution_sha256, challenge.metric
+            extra_metrics = list(challenge.extra_metrics or [])
             spec, file_name = dict(challenge.checkpoint_spec or {}), submission.file_name
     except Exception:
         log.exception("loading checkpoint job %s failed", attempt.submission_id)
@@ -294,5 +297,6 @@ def run_checkpoint_attempt(attempt: Attempt, settings: Settings | None = None) -
         metric,
         spec,
         file_name=file_name,
+        extra_metrics=extra_metrics,
     )
     return record(attempt, outcome, settings)

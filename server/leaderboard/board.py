@@ -9,7 +9,6 @@ computing those is not the board's business.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -25,55 +24,27 @@ from server.models import (
     utcnow,
 )
 from server.scoring import bootstrap
-from server.scoring.metrics import get_metric
 
+from .ranking import ROW_COLUMNS, Order, Row, best_per_team, private_candidates
 from .schemas import Leaderboard, LeaderboardEntry
 
 
-@dataclass(frozen=True)
-class _Row:
-    id: int
-    team_id: int
-    public: float | None
-    private: float | None
-    created_at: datetime
-    selected: bool
-    ci: float | None
-    params: int | None
-    infer: float | None
-    memory: float | None
-
-
-_ROW_COLUMNS = (
-    Submission.id,
-    Submission.team_id,
-    Submission.public_score,
-    Submission.private_score,
-    Submission.created_at,
-    Submission.selected_for_final,
-    Submission.public_ci_halfwidth,
-    Submission.parameter_count,
-    Submission.inference_seconds_per_1k,
-    Submission.peak_memory_mb,
-)
-
-
-def _scored_rows(session: Session, challenge_id: int) -> list[_Row]:
+def _scored_rows(session: Session, challenge_id: int) -> list[Row]:
     rows = session.execute(
-        select(*_ROW_COLUMNS).where(
+        select(*ROW_COLUMNS).where(
             Submission.challenge_id == challenge_id,
             Submission.status == SubmissionStatus.scored,
             Submission.team_id.is_not(None),  # baseline rows never rank
             Submission.late.is_(False),
         )
     ).all()
-    return [_Row(*row) for row in rows]  # type: ignore[call-arg, arg-type]
+    return [Row(*row) for row in rows]
 
 
-def _public_best_rows(session: Session, challenge_id: int, greater_is_better: bool) -> list[_Row]:
+def _public_best_rows(session: Session, challenge_id: int, greater_is_better: bool) -> list[Row]:
     """Each team's best public submission, best first, chosen by the database.
 
-    The same order as :func:`_best_per_team` (score, then the earliest, then the
+    The same order as :func:`ranking.best_per_team` (score, then the earliest, then the
     lowest id), but only one row per team comes back: at 200,000 submissions that
     is 10x less time than loading them all into Python.
     """
@@ -81,7 +52,7 @@ def _public_best_rows(session: Session, challenge_id: int, greater_is_better: bo
     order = (score, Submission.created_at.asc(), Submission.id.asc())
     ranked = (
         select(
-            *_ROW_COLUMNS,
+            *ROW_COLUMNS,
             func.row_number().over(partition_by=Submission.team_id, order_by=order).label("place"),
         )
         .where(
@@ -93,7 +64,7 @@ def _public_best_rows(session: Session, challenge_id: int, greater_is_better: bo
         )
         .subquery()
     )
-    columns = [ranked.c[column.key] for column in _ROW_COLUMNS]
+    columns = [ranked.c[column.key] for column in ROW_COLUMNS]
     score_column = (
         ranked.c.public_score.desc() if greater_is_better else ranked.c.public_score.asc()
     )
@@ -102,24 +73,7 @@ def _public_best_rows(session: Session, challenge_id: int, greater_is_better: bo
         .where(ranked.c.place == 1)
         .order_by(score_column, ranked.c.created_at.asc(), ranked.c.id.asc())
     ).all()
-    return [_Row(*row) for row in rows]
-
-
-def _ordered(rows: list[_Row], key: str, greater_is_better: bool) -> list[_Row]:
-    """Best first; ties go to the earliest submission. Missing scores never rank."""
-    sign = -1.0 if greater_is_better else 1.0
-    present = [r for r in rows if getattr(r, key) is not None]
-    return sorted(present, key=lambda r: (sign * getattr(r, key), r.created_at, r.id))
-
-
-def _best_per_team(rows: list[_Row], key: str, greater_is_better: bool) -> list[_Row]:
-    seen: set[int] = set()
-    best = []
-    for row in _ordered(rows, key, greater_is_better):
-        if row.team_id not in seen:
-            seen.add(row.team_id)
-            best.append(row)
-    return best
+    return [Row(*row) for row in rows]
 
 
 def _team_stats(
@@ -145,28 +99,19 @@ def _team_stats(
     return names, counts, last
 
 
-def _private_candidates(rows: list[_Row], final_count: int, greater: bool) -> list[_Row]:
-    """Per team: its selected submissions, or its best public ones when it chose none."""
-    by_team: dict[int, list[_Row]] = {}
-    for row in rows:
-        by_team.setdefault(row.team_id, []).append(row)
-    candidates: list[_Row] = []
-    for team_rows in by_team.values():
-        selected = [r for r in team_rows if r.selected]  # never more than final_count:
-        candidates += _ordered(selected or team_rows, "public", greater)[:final_count]
-    return candidates
-
-
 def compute(session: Session, challenge: Challenge, board: str) -> Leaderboard:
-    greater = get_metric(challenge.metric).greater_is_better
+    order = Order.of(challenge)
+    greater = order.greater
     names, counts, last = _team_stats(session, challenge.id)
-    if board == "public":
+    if board == "public" and not order.tie_breakers:
         best = public_best = _public_best_rows(session, challenge.id, greater)
-    else:
+    else:  # the private board, or ties broken by other metrics: in Python
         rows = _scored_rows(session, challenge.id)
-        public_best = _best_per_team(rows, "public", greater)
-        candidates = _private_candidates(rows, challenge.final_selection_count, greater)
-        best = _best_per_team(candidates, "private", greater)
+        public_best = best_per_team(rows, "public", order)
+        best = public_best
+        if board != "public":
+            candidates = private_candidates(rows, challenge.final_selection_count, order)
+            best = best_per_team(candidates, "private", order)
     public_rank = {row.team_id: rank for rank, row in enumerate(public_best, start=1)}
     tied: list[bool | None] = [None] * len(best)
     if board == "public":
@@ -178,11 +123,13 @@ def compute(session: Session, challenge: Challenge, board: str) -> Leaderboard:
         score = row.public if board == "public" else row.private
         assert score is not None
         extra: dict[str, object] = {}
+        if order.tie_breakers:
+            extra["extra_scores"] = row.extra_values(board, order.names)
         if board == "public":
-            extra = {"ci_halfwidth": row.ci, "tied_with_next": tied_with_next}
+            extra |= {"ci_halfwidth": row.ci, "tied_with_next": tied_with_next}
         else:
             was = public_rank.get(row.team_id)
-            extra = {"public_rank": was, "move": (was - rank) if was is not None else None}
+            extra |= {"public_rank": was, "move": (was - rank) if was is not None else None}
         entries.append(
             LeaderboardEntry(
                 rank=rank,
@@ -201,6 +148,7 @@ def compute(session: Session, challenge: Challenge, board: str) -> Leaderboard:
         board="public" if board == "public" else "private",
         challenge=challenge.slug,
         metric=challenge.metric,
+        metrics=[challenge.metric, *order.names],
         greater_is_better=greater,
         state=challenge.state,
         generated_at=utcnow(),

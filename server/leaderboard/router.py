@@ -91,12 +91,16 @@ def _load_board(
 
 def board_csv(board: Leaderboard) -> str:
     columns = CSV_COLUMNS + (["public_rank", "move"] if board.board == "private" else [])
+    others = board.metrics[1:]  # the other metrics, as extra columns
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(columns)
+    writer.writerow(columns + others)
     for entry in board.entries:
         data = entry.model_dump(mode="json")
-        writer.writerow([spreadsheet_safe(data[c]) for c in columns])
+        extra = data.get("extra_scores") or {}
+        writer.writerow(
+            [spreadsheet_safe(data[c]) for c in columns] + [extra.get(m) for m in others]
+        )
     return out.getvalue()
 
 

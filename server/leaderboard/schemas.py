@@ -24,6 +24,10 @@ class LeaderboardEntry(BaseModel):
     parameter_count: int | None = None
     inference_seconds_per_1k: float | None = None
     peak_memory_mb: float | None = None
+    extra_scores: dict[str, float | None] | None = Field(
+        default=None,
+        description="The challenge's other metrics on this board's rows (they break ties)",
+    )
     public_rank: int | None = Field(default=None, description="Private board only")
     move: int | None = Field(default=None, description="public_rank - rank (private board only)")
 
@@ -32,6 +36,7 @@ class Leaderboard(BaseModel):
     board: Literal["public", "private"]
     challenge: str
     metric: str
+    metrics: list[str] = Field(default_factory=list, description="metric, then the tie-breakers")
     greater_is_better: bool
     state: str
     generated_at: datetime

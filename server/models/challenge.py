@@ -62,6 +62,11 @@ class Challenge(Base):
     )
 
     @property
+    def metrics(self) -> list[str]:
+        """Every metric: the one that ranks, then the tie-breakers in order."""
+        return [self.metric, *(self.extra_metrics or [])]
+
+    @property
     def limits(self) -> dict[str, Any]:
         """The submission limits as the API (and a bundle) gives them; unset ones absent."""
         limits: dict[str, Any] = {}

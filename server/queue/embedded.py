@@ -65,8 +65,11 @@ def evaluate_csv_attempt(attempt: Attempt, settings: Settings) -> Outcome:
             challenge.solution_sha256,
             submission.file_sha256,
         )
+        extra_metrics = list(challenge.extra_metrics or [])
     apply_test_scoring_delay(settings)
-    return csv_outcome(store.path_for(file_sha), store.path_for(solution_sha), solution_sha, metric)
+    return csv_outcome(
+        store.path_for(file_sha), store.path_for(solution_sha), solution_sha, metric, extra_metrics
+    )
 
 
 def score_submission(submission_id: int, settings: Settings | None = None) -> bool:

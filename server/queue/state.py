@@ -73,6 +73,7 @@ def outcome_columns(outcome: Outcome) -> dict[str, object]:
             "public_score": outcome.scores.public,
             "private_score": outcome.scores.private,
             "error": None,
+            "extra_scores": outcome.scores.extra_columns() if outcome.scores.extra else None,
             **columns_for(outcome.public_bootstrap),
         }
     return values | {

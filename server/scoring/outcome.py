@@ -69,6 +69,7 @@ def csv_outcome(
     solution_path: Path,
     solution_sha256: str,
     metric: str,
+    extra_metrics: Sequence[str] = (),
     with_bootstrap: bool = False,
 ) -> Outcome:
     """Score a predictions file, parsed once; a bad file is the participant's error.
@@ -79,7 +80,7 @@ def csv_outcome(
     try:
         solution = load_solution(solution_path, metric, solution_sha256)
         parsed = parse_predictions(predictions, solution, metric)
-        scores = parsed.scores()
+        scores = parsed.scores(extra_metrics)
     except PredictionError as error:
         return Outcome(error=str(error))
     except Exception:

@@ -18,7 +18,8 @@ would accept with the same values.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -54,6 +55,15 @@ __all__ = [
 class Scores:
     public: float
     private: float
+    # The challenge's other metrics on the same predictions: name -> (public, private).
+    extra: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def extra_columns(self) -> dict[str, dict[str, float]]:
+        """``Submission.extra_scores``: {"public": {name: value}, "private": {...}}."""
+        return {
+            "public": {name: pair[0] for name, pair in self.extra.items()},
+            "private": {name: pair[1] for name, pair in self.extra.items()},
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,8 +74,8 @@ class ParsedPredictions:
     scorer: Metric
     values: np.ndarray  # class codes for label metrics, else the values, in solution order
 
-    def scores(self) -> Scores:
-        return _score(self.values, self.solution, self.scorer)
+    def scores(self, extra_metrics: Sequence[str] = ()) -> Scores:
+        return _with_extra(self.values, self.solution, self.scorer, extra_metrics)
 
     def aligned(self) -> np.ndarray:
         """Aligned with ``solution.ids``, as :func:`read_predictions` returns them."""
@@ -91,8 +101,12 @@ def read_predictions(source: Source, solution: Solution, metric: str) -> np.ndar
     return parse_predictions(source, solution, metric).aligned()
 
 
-def score_predictions(aligned: np.ndarray, solution: Solution, metric: str) -> Scores:
-    """Public and private scores of predictions aligned with ``solution.ids``."""
+def score_predictions(
+    aligned: np.ndarray, solution: Solution, metric: str, extra_metrics: Sequence[str] = ()
+) -> Scores:
+    """Public and private scores of predictions aligned with ``solution.ids``.
+
+    ``extra_metrics`` (of the same prediction format) are computed on the same rows."""
     scorer = _metric_for(solution, metric)
     aligned = np.asarray(aligned)
     if len(aligned) != len(solution):
@@ -105,7 +119,7 @@ def score_predictions(aligned: np.ndarray, solution: Solution, metric: str) -> S
             labels = [_show(aligned[r]) for r in shown]
             places = [f"id {_show(solution.ids[r])}" for r in shown]
             raise PredictionError(_labels_message(solution, labels, places, len(unknown)))
-        return _score(codes, solution, scorer)
+        return _with_extra(codes, solution, scorer, extra_metrics)
     values = aligned.astype(np.float64)
     expected_ndim = 2 if _is_multiclass(solution, scorer) else 1
     if values.ndim != expected_ndim or (
@@ -126,12 +140,29 @@ def score_predictions(aligned: np.ndarray, solution: Solution, metric: str) -> S
         raise PredictionError(f"{_plural(count, 'prediction')} not {what}")
     if expected_ndim == 2 and (values.sum(axis=1) == 0).any():
         raise PredictionError("probabilities on a row must not all be 0")
-    return _score(values, solution, scorer)
+    return _with_extra(values, solution, scorer, extra_metrics)
 
 
-def evaluate_csv(source: Source, solution: Solution, metric: str) -> Scores:
+def evaluate_csv(
+    source: Source, solution: Solution, metric: str, extra_metrics: Sequence[str] = ()
+) -> Scores:
     """:func:`read_predictions` then :func:`score_predictions`, without the round trips."""
-    return parse_predictions(source, solution, metric).scores()
+    return parse_predictions(source, solution, metric).scores(extra_metrics)
+
+
+def _with_extra(
+    aligned: np.ndarray, solution: Solution, scorer: Metric, extra_metrics: Sequence[str]
+) -> Scores:
+    """The ranking metric's scores, and every other metric's on the same predictions."""
+    scores = _score(aligned, solution, scorer)
+    extra = {}
+    for name in extra_metrics:
+        other = get_metric(name)
+        if other.prediction_format != scorer.prediction_format:
+            raise ValueError(f"{name} cannot score {scorer.prediction_format} predictions")
+        more = _score(aligned, solution, other)
+        extra[name] = (more.public, more.private)
+    return Scores(scores.public, scores.private, extra)
 
 
 def sample_submission(solution: Solution, metric: str) -> bytes:

@@ -91,6 +91,12 @@ def limits_of(challenge: Challenge) -> dict[str, Any]:
     return challenge.limits
 
 
+def stored_limits(limits: dict[str, Any]) -> dict[str, Any]:
+    """The API's ``limits`` as columns: per_day, and the others as JSON."""
+    others = {k: v for k, v in limits.items() if k != "per_day" and v is not None}
+    return {"daily_submission_limit": limits.get("per_day"), "submission_limits": others}
+
+
 def usage(
     session: Session, challenge: Challenge, team_ids: list[int], now: datetime | None = None
 ) -> list[LimitUse]:

@@ -36,6 +36,12 @@ class SubmissionRead(BaseModel):
     private_score: float | None = Field(
         default=None, description="null unless the caller may see it (organizer, or finalized)"
     )
+    public_scores: dict[str, float | None] | None = Field(
+        default=None, description="Every metric of the challenge on the public rows"
+    )
+    private_scores: dict[str, float | None] | None = Field(
+        default=None, description="Every metric on the private rows; null like private_score"
+    )
     error: str | None
     error_detail: str | None = Field(
         default=None,

@@ -60,6 +60,10 @@ def to_read(
         public_score=submission.public_score,
         public_ci_halfwidth=submission.public_ci_halfwidth,
         private_score=submission.private_score if may_see_private(challenge, viewer) else None,
+        public_scores=_per_metric(submission, challenge, "public"),
+        private_scores=_per_metric(submission, challenge, "private")
+        if may_see_private(challenge, viewer)
+        else None,
         error=submission.error,
         error_detail=submission.error_detail if viewer and viewer.is_organizer else None,
         attempts=submission.attempts,
@@ -76,6 +80,17 @@ def to_read(
         limits_left=limits_left,
         queue_position=queue_position,
     )
+
+
+def _per_metric(
+    submission: Submission, challenge: Challenge, part: str
+) -> dict[str, float | None] | None:
+    """Every metric of the challenge on ``part`` (the ranking one first); None unscored."""
+    first = submission.public_score if part == "public" else submission.private_score
+    if first is None:
+        return None
+    values = (submission.extra_scores or {}).get(part) or {}
+    return {challenge.metric: first} | {m: values.get(m) for m in challenge.extra_metrics or []}
 
 
 def accepts_late(challenge: Challenge, now: datetime) -> bool:
@@ -306,6 +321,7 @@ def rescore_all(session: Session, challenge: Challenge) -> int:
                 status=SubmissionStatus.queued,
                 public_score=None,
                 private_score=None,
+                extra_scores=None,
                 public_ci_halfwidth=None,
                 public_bootstrap=None,
                 error=None,

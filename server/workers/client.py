@@ -121,6 +121,9 @@ class WorkerClient:
             error_detail=None if scores else outcome.error_detail,
             platform_error=outcome.platform_error and scores is None,
             metrics=CheckpointMetrics.model_validate(outcome.metrics),
+            extra_scores={name: list(pair) for name, pair in scores.extra.items()}
+            if scores
+            else {},
             # NaN (an undefined resample) travels as null: JSON has no NaN.
             public_bootstrap=[
                 None if v is None or not math.isfinite(v) else v for v in outcome.public_bootstrap

@@ -72,6 +72,7 @@ def evaluate_job(job: JobRead, fetch: Callable[[str], Path]) -> Outcome:
                 fetch(job.solution_sha256),
                 job.solution_sha256,
                 job.metric,
+                job.extra_metrics,
                 with_bootstrap=True,  # computed here, where the predictions are aligned
             )
         return evaluate_checkpoint_job(job, fetch)
@@ -102,6 +103,7 @@ def evaluate_checkpoint_job(job: JobRead, fetch: Callable[[str], Path]) -> Outco
         job.metric,
         job.checkpoint_spec,
         file_name=job.file_name,
+        extra_metrics=job.extra_metrics,
     )
 
 

@@ -26,6 +26,9 @@ class JobRead(BaseModel):
     kind: str
     challenge: str
     metric: str
+    extra_metrics: list[str] = Field(
+        default_factory=list, description="Computed on the same predictions, sent back too"
+    )
     file_sha256: str
     file_name: str = Field(description="As uploaded (a checkpoint's format hint)")
     config_sha256: str | None
@@ -64,6 +67,11 @@ class ResultCreate(AttemptRef):
     )
     platform_error: bool = False
     metrics: CheckpointMetrics = Field(default_factory=CheckpointMetrics)
+    extra_scores: dict[str, list[float]] = Field(
+        default_factory=dict,
+        max_length=10,
+        description="The job's extra_metrics: name -> [public, private]",
+    )
     public_bootstrap: list[float | None] | None = Field(
         default=None,
         max_length=MAX_BOOTSTRAP_RESAMPLES,

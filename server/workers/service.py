@@ -61,6 +61,7 @@ def claim_job(submission_id: int, worker: str, settings: Settings | None = None)
             kind=attempt.kind,
             challenge=challenge.slug,
             metric=challenge.metric,
+            extra_metrics=list(challenge.extra_metrics or []),
             file_sha256=submission.file_sha256,
             file_name=submission.file_name,
             config_sha256=submission.config_sha256,
@@ -110,7 +111,15 @@ def post_result(submission_id: int, body: ResultCreate) -> ResultRead:
     if isinstance(current, ResultRead):
         return current
     scores = (
-        Scores(public=body.public_score, private=body.private_score)
+        Scores(
+            public=body.public_score,
+            private=body.private_score,
+            extra={
+                name: (float(pair[0]), float(pair[1]))
+                for name, pair in body.extra_scores.items()
+                if len(pair) == 2
+            },
+        )
         if body.public_score is not None and body.private_score is not None
         else None
     )

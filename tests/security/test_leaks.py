@@ -134,6 +134,9 @@ def _close_with_a_late_submission(world: World) -> list[tuple[str, Any]]:
     public, private = Hidden.scores(*LATE_PLAN)
     world.private_scores.append(private)
     world.public_scores.append(public)
+    seen = world.get("organizer", f"/api/v1/submissions/{world.submissions['late_a']}").json()
+    world.private_scores.append(seen["private_scores"]["f1_macro"])
+    world.public_scores.append(seen["public_scores"]["f1_macro"])
     return [("POST submissions (late)", response)]
 
 

@@ -204,7 +204,8 @@ def build_world(api: TestClient, make_user: Callable[..., str], full: bool = Tru
     alice = make_user("alice")
     alan = make_user("alan")
     bob = make_user("bob")
-    main = new_challenge(api, organizer, hidden, "main")
+    # Two metrics: the second one's private values are hidden like the private score.
+    main = new_challenge(api, organizer, hidden, "main", metrics=["accuracy", "f1_macro"])
     # A challenge per state-changing route family, so that the routes of the
     # matrix can run in any order without changing each other's outcome.
     slugs = {"main": main}
@@ -273,6 +274,11 @@ def build_world(api: TestClient, make_user: Callable[..., str], full: bool = Tru
         api.get(f"/api/v1/submissions/{submissions['a1']}", headers=auth(organizer))
     )
     assert organizer_view["private_score"] == private_scores[0]
+    # The second metric's values join the hidden (private) and the shown (public) ones.
+    for key in SUBMISSION_PLAN:
+        seen = _ok(api.get(f"/api/v1/submissions/{submissions[key]}", headers=auth(organizer)))
+        private_scores.append(seen["private_scores"]["f1_macro"])
+        public_scores.append(seen["public_scores"]["f1_macro"])
     return World(
         api=api,
         hidden=hidden,

@@ -80,7 +80,14 @@ def test_a_clone_and_a_bundle_carry_the_limits_timezone_and_late_setting(
     org = auth(organizer_token)
     limits = {"per_window": {"count": 3, "minutes": 60}, "total": 40}
     create(
-        api, organizer_token, "lab-src", limits=limits, timezone="Asia/Tokyo", late_submissions=True
+        api,
+        organizer_token,
+        "lab-src",
+        limits=limits,
+        timezone="Asia/Tokyo",
+        late_submissions=True,
+        metric=None,
+        metrics=["accuracy", "f1_macro"],
     )
     clone = api.post(
         "/api/v1/challenges/lab-src/clone", json={"slug": "lab-copy", "title": "Copy"}, headers=org
@@ -89,12 +96,35 @@ def test_a_clone_and_a_bundle_carry_the_limits_timezone_and_late_setting(
     copy = api.get("/api/v1/challenges/lab-copy", headers=org).json()
     assert set_(copy["limits"]) == limits and copy["daily_submission_limit"] is None
     assert copy["timezone"] == "Asia/Tokyo" and copy["late_submissions"] is True
+    assert copy["metrics"] == ["accuracy", "f1_macro"] and copy["metric"] == "accuracy"
     bundle = api.get("/api/v1/challenges/lab-src/bundle", headers=org)
     assert bundle.status_code == 200, bundle.text
     manifest = yaml.safe_load(zipfile.ZipFile(io.BytesIO(bundle.content)).read("challenge.yaml"))
     assert set_(manifest["limits"]) == limits and manifest["timezone"] == "Asia/Tokyo"
+    assert manifest["metrics"] == ["accuracy", "f1_macro"]
     assert (
         manifest["late_submissions"] is True
         and "daily_submission_limit" not in manifest
         or manifest["daily_submission_limit"] is None
     )
+
+
+def test_metrics_the_first_ranks_and_they_must_score_the_same_predictions(
+    api: TestClient, organizer_token: str
+) -> None:
+    org = auth(organizer_token)
+    body = create(api, organizer_token, "lab-m", metric=None, metrics=["accuracy", "f1_macro"])
+    assert body.json()["metric"] == "accuracy" and body.json()["metrics"] == [
+        "accuracy",
+        "f1_macro",
+    ]
+    mixed = create(api, organizer_token, "lab-x", metric=None, metrics=["accuracy", "roc_auc"])
+    assert mixed.status_code == 422 and "same predictions" in mixed.text
+    other = create(api, organizer_token, "lab-y", metric="f1_macro", metrics=["accuracy"])
+    assert other.status_code == 422 and "first of metrics" in other.text
+    patched = api.patch("/api/v1/challenges/lab-m", json={"metric": "f1_macro"}, headers=org)
+    assert patched.json()["metrics"] == ["f1_macro"]  # the old ranking metric goes
+    patched = api.patch(
+        "/api/v1/challenges/lab-m", json={"metrics": ["balanced_accuracy"]}, headers=org
+    )
+    assert patched.json()["metrics"] == ["balanced_accuracy"]

@@ -27,15 +27,17 @@ def leaderboard(
     if as_json:
         print_json(board.raw)
         return
+    others = board.metrics[1:]  # the tie-breaking metrics, as extra columns
     header = ["rank", "team", "score", "submissions", "last_submission_at"]
     if private:
         header += ["public_rank", "move"]
     if as_csv:
         print_csv(
-            header,
+            header + others,
             (
                 [e.rank, e.team, e.score, e.submissions, e.raw.get("last_submission_at")]
                 + ([e.public_rank, e.move] if private else [])
+                + [e.extra_scores.get(m) for m in others]
                 for e in board.entries
             ),
         )
@@ -44,7 +46,7 @@ def leaderboard(
     if not board.entries and not baselines:
         typer.echo(f"The {board.board} leaderboard of {slug} is empty.")
         return
-    columns = ["rank", "team", "score", "submissions", "last"]
+    columns = ["rank", "team", board.metric or "score", *others, "submissions", "last"]
     if private:
         columns += ["public", "move"]
     t = table(*columns, title=f"{slug}: {board.board} leaderboard")
@@ -67,6 +69,7 @@ def leaderboard(
             text(e.rank),
             e.team,
             score(e.score),
+            *(score(e.extra_scores.get(m)) for m in others),
             text(e.submissions),
             when(e.last_submission_at),
         ]

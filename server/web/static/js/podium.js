@@ -157,6 +157,10 @@
         tie.textContent = "≈";
         score.appendChild(tie);
       }
+      (board.metrics || []).slice(1).forEach(function (metric) {
+        var value = entry.extra_scores ? entry.extra_scores[metric] : null;
+        cell(row, value === null || value === undefined ? "–" : formatScore(value), "num extra-metric");
+      });
       cell(row, String(entry.submissions), "num hide-narrow");
       var last = cell(row, "", "hide-narrow");
       if (entry.last_submission_at) {

@@ -1,4 +1,5 @@
-"""Submission limits and late submissions through a live server (two processes, real sockets).
+"""Competition rules through a live server (two processes, real sockets): submission limits,
+late submissions, and several metrics.
 
 The server's clock is the test's: ``PODIUM_TEST_CLOCK_FILE`` names a file that
 holds the current instant (server/clock.py), so a day boundary in Paris or a
@@ -264,3 +265,68 @@ def test_late_submission_is_scored_never_ranked_private_hidden_until_finalize(
         assert mine["private_score"] == pytest.approx(Hidden.scores(45, 45)[1])
         private = client.get("/api/v1/challenges/late/leaderboard?board=private").json()
         assert [e["team"] for e in private["entries"]] == [first["team"]]
+
+
+def _predictions(hidden: Hidden, wrong: list[int], spread: bool) -> bytes:
+    """Right everywhere but on ``wrong``: there, one wrong class for all (or a spread)."""
+    lines = ["id,label"]
+    for i, label in enumerate(hidden.labels):
+        if i in wrong:
+            label = (label + 1 + (i % 9 if spread else 0)) % 10
+            if not spread and label == hidden.labels[i]:
+                label = (label + 1) % 10
+        lines.append(f"{i},{label}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _f1(hidden: Hidden, content: bytes, ids: list[int]) -> float:
+    from sklearn.metrics import f1_score
+
+    rows = [line.split(",") for line in content.decode().split()[1:]]
+    predicted = {int(i): int(label) for i, label in rows}
+    return float(
+        f1_score([hidden.labels[i] for i in ids], [predicted[i] for i in ids], average="macro")
+    )
+
+
+def test_ties_on_the_first_metric_are_broken_by_the_second(server: Clocked, organizer: str) -> None:
+    server.at(T0)
+    hidden = open_challenge(
+        server, organizer, "two-metrics", metric=None, metrics=["accuracy", "f1_macro"]
+    )
+    wrong = hidden.public_ids[:4] + hidden.private_ids[:6]
+    files = {spread: _predictions(hidden, wrong, spread) for spread in (False, True)}
+    f1 = {spread: _f1(hidden, files[spread], hidden.public_ids) for spread in files}
+    assert f1[False] != f1[True]
+    # The team with the better F1 submits last: without the tie-break it would lose.
+    better = max(f1, key=lambda spread: f1[spread])
+    first, second = team_of_two(server, "two-metrics")[0], team_of_two(server, "two-metrics")[0]
+    early = accepted(server, first, "two-metrics", files[not better])
+    server.at(T0 + timedelta(minutes=5))
+    late = accepted(server, second, "two-metrics", files[better])
+    assert early["public_score"] == late["public_score"]
+    assert late["public_scores"]["f1_macro"] == pytest.approx(f1[better])
+    assert late["private_score"] is None and late["private_scores"] is None
+
+    with server.client(first) as client:
+        board = client.get("/api/v1/challenges/two-metrics/leaderboard").json()
+        assert board["metrics"] == ["accuracy", "f1_macro"]
+        assert [e["team"] for e in board["entries"]] == [late["team"], early["team"]]
+        assert board["entries"][0]["extra_scores"]["f1_macro"] == pytest.approx(f1[better])
+        assert (
+            client.get("/api/v1/challenges/two-metrics/leaderboard?board=private").status_code
+            == 403
+        )
+    with server.client(organizer) as client:
+        export = client.get("/api/v1/challenges/two-metrics/export").text.splitlines()
+        assert export[0].endswith(",f1_macro") and len(export) == 3
+        assert client.patch("/api/v1/challenges/two-metrics", json={"state": "closed"}).is_success
+        assert client.post("/api/v1/challenges/two-metrics/finalize").status_code == 200
+    with server.client(first) as client:
+        private = client.get("/api/v1/challenges/two-metrics/leaderboard?board=private").json()
+        private_f1 = {s: _f1(hidden, files[s], hidden.private_ids) for s in files}
+        order = sorted(files, key=lambda s: -private_f1[s])
+        expected = {not better: early["team"], better: late["team"]}
+        assert [e["team"] for e in private["entries"]] == [expected[s] for s in order]
+        mine = client.get(f"/api/v1/submissions/{early['id']}").json()
+        assert mine["private_scores"]["f1_macro"] == pytest.approx(private_f1[not better])

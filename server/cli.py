@@ -1,4 +1,4 @@
-"""``podium-server``: serve, demo, migrate, create-organizer, worker, bundle-schema."""
+"""``podium-server``: serve, demo, migrate, create-organizer, create-user, worker, bundle-schema."""
 
 from __future__ import annotations
 
@@ -83,25 +83,89 @@ def create_organizer(
         str | None, typer.Option(help="Password (default: a random one, printed)")
     ] = None,
 ) -> None:
-    """Create an organizer account and print a new API token on the last line."""
-    _settings_or_exit()
-    from server.accounts import service
+    """Create an admin account (manages everything) and print an API token on the last line."""
+    _create(username, "admin", password or secrets.token_urlsafe(16), link=False)
+
+
+@app.command("create-user")
+def create_user(
+    username: str,
+    role: Annotated[
+        str, typer.Option(help="participant, organizer (creates challenges) or admin")
+    ] = "participant",
+    password: Annotated[
+        str | None,
+        typer.Option(help="Set a password and print an API token (default: a sign-in link)"),
+    ] = None,
+    email: Annotated[str | None, typer.Option(help="Email (grants allowed_email_domains)")] = None,
+    student_id: Annotated[str | None, typer.Option(help="Student id, for exports")] = None,
+    display_name: Annotated[str, typer.Option(help="Full name shown to hosts")] = "",
+) -> None:
+    """Create an account; the last line is a one-time sign-in link (7 days), or an API
+    token when --password is given."""
+    _create(
+        username,
+        role,
+        password,
+        link=password is None,
+        email=email,
+        student_id=student_id,
+        display_name=display_name,
+    )
+
+
+def _create(
+    username: str,
+    role: str,
+    password: str | None,
+    *,
+    link: bool,
+    email: str | None = None,
+    student_id: str | None = None,
+    display_name: str = "",
+) -> None:
+    settings = _settings_or_exit()
+    from server.accounts import links, service
+    from server.accounts.users import check_email
+    from server.config import Settings
     from server.db import session_scope
     from server.exceptions import PodiumError
     from server.migrations import upgrade
     from server.models import Role
 
+    assert isinstance(settings, Settings)
+    if role not in {r.value for r in Role}:
+        err.print(f"[red]error:[/red] unknown role {role!r}; use participant, organizer or admin")
+        raise typer.Exit(2)
     upgrade()
-    password = password or secrets.token_urlsafe(16)
     try:
         with session_scope() as session:
-            user = service.create_user(session, username, password, Role.organizer)
-            _, token = service.issue_token(session, user, name="create-organizer")
+            user = service.create_user(
+                session,
+                username,
+                password,
+                Role(role),
+                display_name=display_name,
+                email=check_email(email),
+                student_id=student_id,
+            )
+            if link:
+                secret, expires = links.issue_link(session, user, fresh=True)
+                base = (settings.public_url or "").rstrip("/")
+                last = f"{base}{links.link_path(secret)}"
+            else:
+                _, last = service.issue_token(session, user, name=f"create-{role}")
     except PodiumError as error:
         err.print(f"[red]error:[/red] {error.detail}")
         raise typer.Exit(1) from None
-    err.print(f"organizer '{username}' created; password: {password}")
-    typer.echo(token)
+    if link:
+        err.print(
+            f"{role} '{username}' created; the sign-in link below works once, "
+            f"until {expires:%Y-%m-%d %H:%M} UTC"
+        )
+    else:
+        err.print(f"{role} '{username}' created; password: {password}")
+    typer.echo(last)
 
 
 @app.command()

@@ -25,6 +25,8 @@ SESSION_COOKIE = "podium_session"
 API_PREFIX = "/api/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Token kinds that authenticate requests (sign-in links are not credentials).
+CREDENTIAL_KINDS = ("api", "session")
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from POST /api/v1/tokens")
 
@@ -87,11 +89,17 @@ def token_from_request(
 
 
 def user_for_token(session: Session, token: str) -> User | None:
+    """The user of an API or session token; None when unknown, expired, revoked, or the
+    user is disabled (a disabled user's credentials stop working at once)."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    api_token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    api_token = session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(token), ApiToken.kind.in_(CREDENTIAL_KINDS)
+        )
+    )
     now = utcnow()
-    if api_token is None or api_token.revoked_at is not None:
+    if api_token is None or api_token.revoked_at is not None or api_token.user.disabled:
         return None
     if api_token.expires_at is not None and api_token.expires_at <= now:
         return None
@@ -161,6 +169,12 @@ def worker_api_disabled(settings: Settings) -> bool:
     return settings.worker_token == DEFAULT_WORKER_TOKEN and settings.env != "test"
 
 
+def get_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
+    if not user.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "admin role required")
+    return user
+
+
 def require_worker(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -181,4 +195,5 @@ BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bear
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 Organizer = Annotated[User, Depends(get_organizer)]
+Admin = Annotated[User, Depends(get_admin)]
 WorkerAuth = Depends(require_worker)

@@ -25,8 +25,9 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    """False for a wrong password, and for an account with no password set yet ("")."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -44,6 +45,11 @@ def password_problem(username: str, password: str) -> str | None:
 
 def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_link_secret() -> str:
+    """The secret of a one-time sign-in link (no API token prefix: it is never a token)."""
+    return secrets.token_urlsafe(32)
 
 
 def hash_token(token: str) -> str:

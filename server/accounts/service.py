@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.accounts.security import (
@@ -24,20 +25,47 @@ from server.models import ApiToken, LoginFailure, Role, User, utcnow
 ADDRESS_FAILURE_FACTOR = 5
 
 
-def create_user(session: Session, username: str, password: str, role: Role) -> User:
+USERNAME_RULE = (
+    "username must be 2-32 characters: letters, digits, '_', '.' or '-', "
+    "starting with a letter or digit"
+)
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str | None,
+    role: Role,
+    *,
+    display_name: str = "",
+    email: str | None = None,
+    student_id: str | None = None,
+    created_by: User | None = None,
+) -> User:
+    """A new account; without a password it can only be entered through a sign-in link."""
     if not USERNAME_PATTERN.match(username):
-        raise Invalid(
-            "username must be 2-32 characters: letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit",
-        )
-    problem = password_problem(username, password)
-    if problem:
-        raise Invalid(problem)
+        raise Invalid(USERNAME_RULE)
+    if password is not None:
+        problem = password_problem(username, password)
+        if problem:
+            raise Invalid(problem)
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         raise Conflict(f"username '{username}' is taken")
-    user = User(username=username, password_hash=hash_password(password), role=role)
+    user = User(
+        username=username,
+        password_hash=hash_password(password) if password is not None else "",
+        role=role,
+        display_name=display_name,
+        email=email,
+        student_id=student_id,
+        created_by_id=created_by.id if created_by else None,
+    )
     session.add(user)
-    session.flush()
+    try:
+        # The unique index on lower(username) settles parallel sign-ups of "Quinn" and "quinn".
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"username '{username}' is taken") from None
     return user
 
 
@@ -117,6 +145,8 @@ def authenticate(
     if user is None or not verify_password(user.password_hash, password):
         # The record stays (it was committed above): the failure counts.
         raise Unauthorized("wrong username or password")
+    if user.disabled:
+        raise Unauthorized("this account is disabled; ask an organizer")
     session.delete(attempt)
     return user
 

@@ -1,7 +1,8 @@
 """ORM models; import from here so Alembic sees every table."""
 
+from server.models.access import AccessStatus, ChallengeAccess, ChallengeHost
 from server.models.base import Base, utcnow
-from server.models.challenge import Challenge, ChallengeFile, ChallengeState
+from server.models.challenge import Challenge, ChallengeFile, ChallengeState, Visibility
 from server.models.extras import Announcement, Baseline
 from server.models.outbox import OutboxMessage, OutboxStatus
 from server.models.submission import UNFINISHED, Submission, SubmissionStatus
@@ -10,12 +11,15 @@ from server.models.user import ApiToken, LoginFailure, RefusedUpload, Role, User
 
 __all__ = [
     "UNFINISHED",
+    "AccessStatus",
     "Announcement",
     "ApiToken",
     "Baseline",
     "Base",
     "Challenge",
+    "ChallengeAccess",
     "ChallengeFile",
+    "ChallengeHost",
     "ChallengeState",
     "LoginFailure",
     "OutboxMessage",
@@ -27,5 +31,6 @@ __all__ = [
     "Team",
     "TeamMember",
     "User",
+    "Visibility",
     "utcnow",
 ]

@@ -10,6 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from server.models.base import Base, utcnow
 
 
+class Visibility(StrEnum):
+    public = "public"  # listed on / and in GET /challenges
+    unlisted = "unlisted"  # not listed; reachable by its URL
+    private = "private"  # only admins, its hosts and invited users; 404 for everyone else
+
+
 class ChallengeState(StrEnum):
     draft = "draft"
     open = "open"
@@ -51,6 +57,11 @@ class Challenge(Base):
     notified: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Bumped whenever anything a leaderboard shows may have changed (cache key).
     board_version: Mapped[int] = mapped_column(Integer, default=0)
+    visibility: Mapped[str] = mapped_column(String(16), default=Visibility.public)
+    # The code of the invite link /c/{slug}/join/{code} (private challenges); rotatable.
+    invite_code: Mapped[str | None] = mapped_column(String(32), unique=True, default=None)
+    allowed_email_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    join_requires_approval: Mapped[bool] = mapped_column(default=False)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), default=None
     )

@@ -22,6 +22,9 @@ class Team(Base):
     # Written by every submission and join before counting, so that concurrent
     # requests for one team serialize on this row (quota and size cap).
     lock_version: Mapped[int] = mapped_column(default=0)
+    # A disqualified team leaves every board; its submissions and the reason stay.
+    disqualified_at: Mapped[datetime | None] = mapped_column(default=None)
+    disqualified_reason: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     members: Mapped[list[TeamMember]] = relationship(

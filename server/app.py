@@ -12,11 +12,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from server import __version__
+from server.accounts.admin_router import router as users_router
 from server.accounts.router import router as accounts_router
 from server.announcements.router import router as announcements_router
 from server.baselines.router import router as baselines_router
 from server.blobgc import BlobCollector
 from server.challenges.bundle_router import router as bundles_router
+from server.challenges.people_router import router as people_router
 from server.challenges.router import router as challenges_router
 from server.config import get_settings
 from server.db import get_engine
@@ -38,6 +40,7 @@ from server.teaching.meter import install as install_meter
 from server.teaching.router import pages as teaching_pages
 from server.teaching.router import router as teaching_router
 from server.teams.router import router as teams_router
+from server.web.account import pages as account_pages
 from server.web.manage import router as manage_pages
 from server.web.rendering import environment
 from server.web.router import install_web
@@ -133,7 +136,9 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
 
     for router in (
         accounts_router,
+        users_router,
         challenges_router,
+        people_router,
         teams_router,
         submissions_router,
         leaderboard_router,
@@ -152,4 +157,5 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
     app.include_router(insight_pages)
     app.include_router(manage_pages)
     app.include_router(teaching_pages)
+    app.include_router(account_pages)
     return app

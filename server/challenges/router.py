@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
-from server.challenges import service
+from server.challenges import access, service
 from server.challenges.schemas import (
     ChallengeCreate,
     ChallengeRead,
@@ -18,8 +18,7 @@ from server.challenges.schemas import (
     SolutionRead,
 )
 from server.deps import CurrentUser, OptionalUser, Organizer, SessionDep
-from server.exceptions import Forbidden
-from server.models import Challenge, ChallengeFile, ChallengeState
+from server.models import Challenge, ChallengeFile
 from server.storage import StoredBlob, get_blob_store
 from server.submissions.service import rescore_all
 from server.uploads import read_upload
@@ -31,8 +30,9 @@ def visible_challenge(slug: str, session: SessionDep, viewer: OptionalUser) -> C
     return service.get_challenge(session, slug, viewer)
 
 
-def managed_challenge(slug: str, session: SessionDep, organizer: Organizer) -> Challenge:
-    return service.get_challenge(session, slug, organizer)
+def managed_challenge(slug: str, session: SessionDep, user: CurrentUser) -> Challenge:
+    """A challenge the caller manages (its creator, a host, an admin); 403 otherwise."""
+    return service.get_managed(session, slug, user)
 
 
 VisibleChallenge = Annotated[Challenge, Depends(visible_challenge)]
@@ -100,8 +100,7 @@ def download_file(
 ) -> FileResponse:
     """Download a public file (sign-in required; supports Range for resuming)."""
     file = service.get_file(session, challenge, name)
-    if challenge.state == ChallengeState.draft and not user.is_organizer:
-        raise Forbidden("the challenge is not open yet")
+    access.check_may_download(session, user, challenge)
     return FileResponse(
         get_blob_store().path_for(file.sha256),
         filename=file.name,

@@ -10,6 +10,16 @@ from server.insight.schemas import Webhooks
 from server.scoring.metrics import METRICS, get_metric
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
+DOMAIN_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$"
+VisibilityName = Literal["public", "unlisted", "private"]
+EmailDomains = Annotated[
+    list[Annotated[str, Field(pattern=DOMAIN_PATTERN, max_length=253)]],
+    Field(
+        max_length=50,
+        description="Private challenges: accounts whose email (set by an organizer) is in "
+        "one of these domains may enter, e.g. ['ens.fr']",
+    ),
+]
 SubmissionKind = Literal["csv", "checkpoint"]
 CheckpointFormat = Literal["safetensors", "torchscript", "export"]
 
@@ -131,6 +141,12 @@ def stored_metrics(changes: dict[str, Any], extra: list[str]) -> dict[str, Any]:
     return {"extra_metrics": compatible_metrics([changes["metric"], *kept])[1:]}
 
 
+def _lower_domains(value: object) -> object:
+    if isinstance(value, list):
+        return [d.strip().lower() if isinstance(d, str) else d for d in value]
+    return value
+
+
 class CheckpointSpec(BaseModel):
     """How checkpoint submissions are evaluated on the hidden inputs."""
 
@@ -188,9 +204,19 @@ class ChallengeBase(BaseModel):
     final_selection_count: int = Field(default=2, ge=1, le=20)
     submission_kinds: list[SubmissionKind] = Field(default=["csv"], min_length=1)
     checkpoint_spec: CheckpointSpec = Field(default_factory=CheckpointSpec)
+    visibility: VisibilityName = Field(
+        default="public",
+        description="public: listed; unlisted: reachable by its URL only; private: only "
+        "admins, hosts and invited users see it (404 for everyone else)",
+    )
+    allowed_email_domains: EmailDomains = Field(default_factory=list)
+    join_requires_approval: bool = Field(
+        default=False, description="Joining makes a request that a host approves or rejects"
+    )
 
     _utc = field_validator("opens_at", "closes_at")(_as_utc)
     _tz = field_validator("timezone")(_known_timezone)
+    _domains = field_validator("allowed_email_domains", mode="before")(_lower_domains)
 
     @field_validator("metric")
     @classmethod
@@ -246,6 +272,9 @@ class ChallengeUpdate(BaseModel):
     final_selection_count: int | None = Field(default=None, ge=1, le=20)
     submission_kinds: list[SubmissionKind] | None = Field(default=None, min_length=1)
     checkpoint_spec: CheckpointSpec | None = None
+    visibility: VisibilityName | None = None
+    allowed_email_domains: EmailDomains | None = None
+    join_requires_approval: bool | None = None
     webhooks: Webhooks | None = Field(
         default=None,
         description="Discord/Slack notifications: a URL left out is kept, a null removes it",
@@ -255,6 +284,7 @@ class ChallengeUpdate(BaseModel):
     )
 
     _utc = field_validator("opens_at", "closes_at")(_as_utc)
+    _domains = field_validator("allowed_email_domains", mode="before")(_lower_domains)
 
     @field_validator("timezone")
     @classmethod
@@ -316,6 +346,9 @@ class ChallengeRead(BaseModel):
     final_selection_count: int
     submission_kinds: list[str]
     checkpoint_spec: CheckpointSpec
+    visibility: str
+    allowed_email_domains: list[str]
+    join_requires_approval: bool
     state: str
     accepting_submissions: bool
     has_solution: bool
@@ -352,3 +385,49 @@ class HiddenInputsRead(BaseModel):
 
 class RescoreRead(BaseModel):
     rescored: int
+
+
+class HostAdd(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+
+
+class HostRead(BaseModel):
+    username: str
+    display_name: str
+    creator: bool = Field(description="The account that created the challenge")
+    added_at: datetime
+
+
+class InviteUsers(BaseModel):
+    usernames: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=5000
+    )
+
+
+class InvitedRead(BaseModel):
+    invited: list[str]
+
+
+class InviteLinkRead(BaseModel):
+    code: str
+    path: str = Field(description="/c/{slug}/join/{code}: signed-in users who open it may enter")
+    url: str
+
+
+ParticipantStatus = Literal["active", "pending", "invited", "rejected", "disqualified"]
+
+
+class ParticipantRead(BaseModel):
+    username: str
+    display_name: str
+    email: str | None
+    student_id: str | None
+    status: ParticipantStatus
+    team: str | None = None
+    submissions: int = 0
+    best_public_score: float | None = None
+    public_rank: int | None = None
+    private_score: float | None = Field(default=None, description="Once finalized")
+    private_rank: int | None = Field(default=None, description="Once finalized")
+    disqualified_reason: str | None = None
+    joined_at: datetime

@@ -11,6 +11,7 @@ import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from server.challenges import access
 from server.challenges.schemas import (
     ChallengeCreate,
     ChallengeRead,
@@ -19,7 +20,7 @@ from server.challenges.schemas import (
     SolutionRead,
     stored_metrics,
 )
-from server.exceptions import Conflict, Invalid, NotFound
+from server.exceptions import Conflict, Forbidden, Invalid, NotFound
 from server.insight.webhook_urls import merge_webhooks
 from server.leaderboard.bump import bump_board
 from server.models import (
@@ -61,21 +62,27 @@ def refresh_state(challenge: Challenge, now: datetime | None = None) -> None:
 
 
 def get_challenge(session: Session, slug: str, viewer: User | None) -> Challenge:
-    """The challenge, or 404 (drafts exist only for organizers)."""
+    """The challenge, or 404 when it does not exist *for this viewer* (see access)."""
     challenge = session.scalar(select(Challenge).where(Challenge.slug == slug))
-    if challenge is None or (
-        challenge.state == ChallengeState.draft and not (viewer and viewer.is_organizer)
-    ):
+    if challenge is None or not access.can_view(session, viewer, challenge):
+        # The same answer whether the slug was never created or is hidden from the viewer.
         raise NotFound.of(f"challenge '{slug}'")
     refresh_state(challenge)
     return challenge
 
 
+def get_managed(session: Session, slug: str, user: User) -> Challenge:
+    """A challenge the user manages; 404 when it cannot see it, 403 when it only sees it."""
+    challenge = get_challenge(session, slug, user)
+    if not access.can_manage(session, user, challenge):
+        raise Forbidden("only this challenge's creator, its hosts and admins may manage it")
+    return challenge
+
+
 def list_challenges(session: Session, viewer: User | None) -> list[Challenge]:
+    """The challenges listed for this viewer (not unlisted ones; private ones it may see)."""
     query = select(Challenge).order_by(Challenge.created_at.desc(), Challenge.id.desc())
-    if not (viewer and viewer.is_organizer):
-        query = query.where(Challenge.state != ChallengeState.draft)
-    challenges = list(session.scalars(query))
+    challenges = [c for c in session.scalars(query) if access.is_listed(session, viewer, c)]
     for challenge in challenges:
         refresh_state(challenge)
     return challenges

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
+from server.challenges import access
 from server.challenges import service as challenges
 from server.challenges.router import ManagedChallenge, VisibleChallenge
 from server.deps import OptionalUser, SessionDep
@@ -28,7 +29,7 @@ def get_shake_up(challenge: VisibleChallenge, session: SessionDep, viewer: Optio
 
     Organizers may look before (it shows private ranks); everyone else gets 403.
     """
-    if not private_visible(challenge, bool(viewer and viewer.is_organizer)):
+    if not private_visible(challenge, access.can_manage(session, viewer, challenge)):
         raise Forbidden(NOT_YET)
     return shake_up(session, challenge)
 

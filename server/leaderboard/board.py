@@ -103,10 +103,20 @@ def compute(session: Session, challenge: Challenge, board: str) -> Leaderboard:
     order = Order.of(challenge)
     greater = order.greater
     names, counts, last = _team_stats(session, challenge.id)
+    # Disqualified teams leave every board (their submissions stay, for the hosts).
+    gone = set(
+        session.scalars(
+            select(Team.id).where(
+                Team.challenge_id == challenge.id, Team.disqualified_at.is_not(None)
+            )
+        )
+    )
     if board == "public" and not order.tie_breakers:
-        best = public_best = _public_best_rows(session, challenge.id, greater)
+        best = public_best = [
+            r for r in _public_best_rows(session, challenge.id, greater) if r.team_id not in gone
+        ]
     else:  # the private board, or ties broken by other metrics: in Python
-        rows = _scored_rows(session, challenge.id)
+        rows = [r for r in _scored_rows(session, challenge.id) if r.team_id not in gone]
         public_best = best_per_team(rows, "public", order)
         best = public_best
         if board != "public":

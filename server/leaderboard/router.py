@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from server.challenges import access
 from server.challenges.router import ManagedChallenge
 from server.challenges.service import get_challenge
 from server.db import session_scope
@@ -20,7 +21,7 @@ from server.deps import BearerCredentials, SessionDep, get_optional_user
 from server.exceptions import Forbidden
 from server.leaderboard import service
 from server.leaderboard.schemas import Leaderboard
-from server.models import Submission, Team
+from server.models import Submission, Team, TeamMember, User
 from server.storage import get_blob_store
 
 router = APIRouter(prefix="/api/v1/challenges/{slug}", tags=["leaderboard"])
@@ -83,25 +84,47 @@ def _load_board(
         viewer = get_optional_user(request, session, credentials)
         challenge = get_challenge(session, slug, viewer)
         if board == "private" and not service.private_visible(
-            challenge, bool(viewer and viewer.is_organizer)
+            challenge, access.can_manage(session, viewer, challenge)
         ):
             raise Forbidden("the private leaderboard is revealed when the challenge is finalized")
         return service.get_cached(session, challenge, board)
 
 
-def board_csv(board: Leaderboard) -> str:
+def board_csv(board: Leaderboard, members: dict[str, list[tuple[str, str]]]) -> str:
+    """The board, with each team's members (usernames and student ids, ';'-separated)."""
     columns = CSV_COLUMNS + (["public_rank", "move"] if board.board == "private" else [])
     others = board.metrics[1:]  # the other metrics, as extra columns
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(columns + others)
+    writer.writerow([*columns, *others, "members", "student_ids"])
     for entry in board.entries:
         data = entry.model_dump(mode="json")
         extra = data.get("extra_scores") or {}
+        people = members.get(entry.team, [])
         writer.writerow(
-            [spreadsheet_safe(data[c]) for c in columns] + [extra.get(m) for m in others]
+            [spreadsheet_safe(data[c]) for c in columns]
+            + [extra.get(m) for m in others]
+            + [
+                spreadsheet_safe(";".join(u for u, _ in people)),
+                spreadsheet_safe(";".join(s for _, s in people)),
+            ]
         )
     return out.getvalue()
+
+
+def team_members(session: SessionDep, challenge_id: int) -> dict[str, list[tuple[str, str]]]:
+    """Team name -> [(username, student id)], in joining order."""
+    rows = session.execute(
+        select(Team.name, User.username, User.student_id)
+        .join(TeamMember, TeamMember.team_id == Team.id)
+        .join(User, User.id == TeamMember.user_id)
+        .where(Team.challenge_id == challenge_id)
+        .order_by(Team.id, TeamMember.joined_at)
+    ).tuples()
+    members: dict[str, list[tuple[str, str]]] = {}
+    for team, username, student_id in rows:
+        members.setdefault(team, []).append((username, student_id or ""))
+    return members
 
 
 @router.get(
@@ -115,13 +138,22 @@ def export(
     board: Literal["public", "private"] = "public",
     format: Literal["csv", "json"] = "csv",
 ) -> Response:
-    """Organizers: a leaderboard as CSV or JSON (private before finalization too)."""
+    """Managers: a leaderboard as CSV or JSON (private before finalization too), with the
+    members of each team (usernames and student ids). Disqualified teams are not ranked."""
     result = service.get_board(session, challenge, board)
+    members = team_members(session, challenge.id)
     name = f"{challenge.slug}-{board}-leaderboard.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if format == "json":
-        return Response(result.model_dump_json(), media_type="application/json", headers=headers)
-    return Response(board_csv(result), media_type="text/csv; charset=utf-8", headers=headers)
+        data = result.model_dump(mode="json")
+        for entry in data["entries"]:
+            entry["members"] = [
+                {"username": u, "student_id": s or None} for u, s in members.get(entry["team"], [])
+            ]
+        return Response(json.dumps(data), media_type="application/json", headers=headers)
+    return Response(
+        board_csv(result, members), media_type="text/csv; charset=utf-8", headers=headers
+    )
 
 
 @router.get(

@@ -29,6 +29,7 @@ from server.leaderboard.bump import BUMPED_BOARDS, bump_board, note_bump
 from server.models import (
     Challenge,
     ChallengeState,
+    Visibility,
     utcnow,
 )
 
@@ -72,6 +73,7 @@ class _Head:
     closes_at: datetime | None
     version: int
     read_at: float
+    visibility: str = Visibility.public
 
     def key(self, board: str, now: datetime) -> tuple[int, str, str, int, str]:
         # The state in the key follows the deadline (a board shows whether it is closed).
@@ -135,11 +137,12 @@ def _read_head(session: Session, slug: str) -> _Head | None:
             Challenge.state,
             Challenge.closes_at,
             Challenge.board_version,
+            Challenge.visibility,
         ).where(Challenge.slug == slug)
     ).one_or_none()
     if row is None:
         return None
-    head = _Head(engine, row[0], row[1], row[2], row[3], int(row[4] or 0), started)
+    head = _Head(engine, row[0], row[1], row[2], row[3], int(row[4] or 0), started, row[5])
     with _cache_lock:
         # A commit in this process that bumped the board while we read: do not keep
         # what we read (it may predate the commit); the next request reads again.
@@ -175,7 +178,8 @@ def cached_board(slug: str, board: str) -> CachedBoard | None:
     the board is not cached, or it is not for everyone (drafts; private before finalize).
     """
     head = _fresh_head(get_engine(), slug, share_refresh=True)
-    if head is None or head.state == ChallengeState.draft:
+    # Private challenges: every request goes through the viewer check (server.challenges.access).
+    if head is None or head.state == ChallengeState.draft or head.visibility == Visibility.private:
         return None
     if board == "private" and head.state != ChallengeState.finalized:
         return None
@@ -238,5 +242,6 @@ def _discard_bumped_boards(session: Session) -> None:
     session.info.pop(BUMPED_BOARDS, None)
 
 
-def private_visible(challenge: Challenge, is_organizer: bool) -> bool:
-    return is_organizer or challenge.state == ChallengeState.finalized
+def private_visible(challenge: Challenge, manages: bool) -> bool:
+    """The private board: for the challenge's managers before finalization, everyone after."""
+    return manages or challenge.state == ChallengeState.finalized

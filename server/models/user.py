@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-
 from sqlalchemy import BigInteger, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

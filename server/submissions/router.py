@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import FileResponse
 
+from server.challenges import access
 from server.challenges.router import VisibleChallenge
 from server.deps import CurrentUser, SessionDep, SettingsDep
 from server.models import Challenge, Submission
@@ -70,7 +71,7 @@ def submit(
     return service.to_read(
         submission,
         challenge,
-        user,
+        False,
         remaining_today=quota.remaining_today(uses),
         limits_left=quota.left(uses, challenge),
     )
@@ -78,11 +79,13 @@ def submit(
 
 @router.get("/challenges/{slug}/submissions", response_model=list[SubmissionRead])
 def list_submissions(challenge: VisibleChallenge, user: CurrentUser, session: SessionDep) -> object:
-    """Your team's submissions, newest first (organizers: everyone's)."""
+    """Your team's submissions, newest first (the challenge's managers: everyone's)."""
     submissions = service.list_for(session, challenge, user)
-    positions = service.queue_positions(session) if user.is_organizer else {}
+    manages = access.can_manage(session, user, challenge)
+    positions = service.queue_positions(session) if manages else {}
     return [
-        service.to_read(s, challenge, user, queue_position=positions.get(s.id)) for s in submissions
+        service.to_read(s, challenge, manages, queue_position=positions.get(s.id))
+        for s in submissions
     ]
 
 
@@ -105,12 +108,11 @@ def _challenge_of(session: SessionDep, submission: Submission) -> Challenge:
 def get_submission(submission_id: RowId, user: CurrentUser, session: SessionDep) -> object:
     """One of your team's submissions (any, for organizers)."""
     submission = service.visible_submission(session, submission_id, user)
-    positions = service.queue_positions(session) if user.is_organizer else {}
+    challenge = _challenge_of(session, submission)
+    manages = access.can_manage(session, user, challenge)
+    positions = service.queue_positions(session) if manages else {}
     return service.to_read(
-        submission,
-        _challenge_of(session, submission),
-        user,
-        queue_position=positions.get(submission.id),
+        submission, challenge, manages, queue_position=positions.get(submission.id)
     )
 
 

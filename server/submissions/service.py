@@ -8,6 +8,7 @@ from typing import BinaryIO
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from server.challenges import access
 from server.challenges.service import is_accepting
 from server.checkpoints.upload import validate_checkpoint_upload
 from server.exceptions import Conflict, Forbidden, Invalid, NotFound
@@ -34,15 +35,15 @@ from server.teams.service import join_challenge, team_of
 BASELINE_TEAM = "(baseline)"
 
 
-def may_see_private(challenge: Challenge, viewer: User | None) -> bool:
-    """Private scores leave the server only for organizers, or after finalization."""
-    return challenge.state == ChallengeState.finalized or bool(viewer and viewer.is_organizer)
+def may_see_private(challenge: Challenge, manages: bool) -> bool:
+    """Private scores leave the server only for the challenge's managers, or after finalization."""
+    return challenge.state == ChallengeState.finalized or manages
 
 
 def to_read(
     submission: Submission,
     challenge: Challenge,
-    viewer: User | None,
+    manages: bool,
     remaining_today: int | None = None,
     queue_position: int | None = None,
     limits_left: list[LimitLeft] | None = None,
@@ -59,13 +60,13 @@ def to_read(
         status=submission.status,
         public_score=submission.public_score,
         public_ci_halfwidth=submission.public_ci_halfwidth,
-        private_score=submission.private_score if may_see_private(challenge, viewer) else None,
+        private_score=submission.private_score if may_see_private(challenge, manages) else None,
         public_scores=_per_metric(submission, challenge, "public"),
         private_scores=_per_metric(submission, challenge, "private")
-        if may_see_private(challenge, viewer)
+        if may_see_private(challenge, manages)
         else None,
         error=submission.error,
-        error_detail=submission.error_detail if viewer and viewer.is_organizer else None,
+        error_detail=submission.error_detail if manages else None,
         attempts=submission.attempts,
         created_at=submission.created_at,
         started_at=submission.started_at,
@@ -166,6 +167,8 @@ def create_submission(
     else:
         config_sha256 = validate_checkpoint_upload(challenge, blob, config, file_name, store)
     team = team_of(session, challenge, user) or join_challenge(session, challenge, user)
+    if team.disqualified_at is not None:
+        raise Forbidden(f"your team is disqualified: {team.disqualified_reason}")
     lock_teams(session, [team.id])
     quota.enforce(session, challenge, [team.id], now)
     blob = upload.commit()
@@ -189,14 +192,14 @@ def create_submission(
 
 
 def visible_submission(session: Session, submission_id: int, viewer: User) -> Submission:
-    """A submission of the viewer's team (or any, for organizers); else 404."""
+    """A submission of the viewer's team (or any, for the challenge's managers); else 404."""
     submission = session.get(Submission, submission_id)
     if submission is None:
         raise NotFound.of("submission")
-    if viewer.is_organizer:
-        return submission
     challenge = session.get(Challenge, submission.challenge_id)
     assert challenge is not None
+    if access.can_manage(session, viewer, challenge):
+        return submission
     team = team_of(session, challenge, viewer)
     if team is None or team.id != submission.team_id:
         raise NotFound.of("submission")
@@ -241,7 +244,7 @@ def cancel(session: Session, submission_id: int, viewer: User) -> Submission:
 
 def list_for(session: Session, challenge: Challenge, viewer: User) -> list[Submission]:
     query = select(Submission).where(Submission.challenge_id == challenge.id)
-    if not viewer.is_organizer:
+    if not access.can_manage(session, viewer, challenge):
         team = team_of(session, challenge, viewer)
         if team is None:
             return []

@@ -1,18 +1,50 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
+from fastapi import APIRouter, Query, status
+from fastapi.responses import JSONResponse
+
+from server.challenges import people
+from server.challenges.access import APPROVAL_NEEDED
 from server.challenges.router import VisibleChallenge
+from server.challenges.service import get_challenge
 from server.deps import CurrentUser, SessionDep
 from server.teams import service
-from server.teams.schemas import InviteRead, TeamJoin, TeamRead, TeamRename
+from server.teams.schemas import InviteRead, JoinPending, TeamJoin, TeamRead, TeamRename
 
 router = APIRouter(prefix="/api/v1/challenges/{slug}", tags=["teams"])
 
 
-@router.post("/join", response_model=TeamRead)
-def join(challenge: VisibleChallenge, user: CurrentUser, session: SessionDep) -> object:
-    """Accept the challenge's rules and become a team of one (idempotent)."""
+@router.post(
+    "/join",
+    response_model=TeamRead,
+    responses={202: {"model": JoinPending, "description": "Waiting for a host's approval"}},
+)
+def join(
+    slug: str,
+    user: CurrentUser,
+    session: SessionDep,
+    code: Annotated[
+        str | None, Query(max_length=64, description="The code of a challenge's invite link")
+    ] = None,
+) -> object:
+    """Accept the challenge's rules and become a team of one (idempotent).
+
+    Where the challenge requires approval, this asks to join (202, pending) until a
+    host approves. ``code`` is the code of an invite link (/c/{slug}/join/{code}).
+    """
+    if code is not None:
+        challenge = people.redeem_invite(session, slug, user, code)
+    challenge = get_challenge(session, slug, user)
+    pending = people.request_join(session, challenge, user)
+    if pending is not None:
+        body = JoinPending(
+            challenge=challenge.slug,
+            status=pending.status,
+            detail=APPROVAL_NEEDED.format(slug=challenge.slug),
+        )
+        return JSONResponse(body.model_dump(), status_code=status.HTTP_202_ACCEPTED)
     team = service.join_challenge(session, challenge, user)
     return service.to_read(session, challenge, team, for_member=True)
 

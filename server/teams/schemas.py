@@ -20,6 +20,10 @@ class TeamRead(BaseModel):
     timezone: str
     limits_left: list[LimitLeft] = Field(description="Where the team stands under every limit")
     invite_code: str | None = Field(default=None, description="Only shown to members")
+    disqualified: bool = False
+    disqualified_reason: str | None = Field(
+        default=None, description="Why a host disqualified the team (members and hosts)"
+    )
 
 
 class InviteRead(BaseModel):
@@ -29,6 +33,18 @@ class InviteRead(BaseModel):
 
 class TeamJoin(BaseModel):
     code: str = Field(min_length=4, max_length=64)
+
+
+class JoinPending(BaseModel):
+    """The challenge admits participants after a host's approval: the request waits."""
+
+    challenge: str
+    status: str = Field(description="pending")
+    detail: str
+
+
+class Disqualify(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, description="Shown to the team and hosts")
 
 
 class TeamRename(BaseModel):

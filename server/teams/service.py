@@ -13,6 +13,7 @@ import secrets
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from server.challenges import access
 from server.exceptions import Conflict, Invalid, NotFound
 from server.leaderboard.bump import bump_board
 from server.models import Challenge, ChallengeState, Submission, Team, TeamMember, User, utcnow
@@ -60,6 +61,7 @@ def join_challenge(session: Session, challenge: Challenge, user: User) -> Team:
         return existing
     if challenge.state in (ChallengeState.closed, ChallengeState.finalized):
         raise Conflict("the challenge is closed; it no longer takes new teams")
+    access.check_may_take_part(session, user, challenge)
     # Concurrent first submissions (or joins) of one user: this write lock on the
     # user's row makes the later ones wait, then find the team the first one made.
     session.execute(
@@ -100,7 +102,11 @@ def join_team(session: Session, challenge: Challenge, user: User, code: str) -> 
     )
     if target is None:
         raise NotFound.of("invite code")
+    if target.disqualified_at is not None:
+        raise Conflict(f"team '{target.name}' is disqualified; it takes no new members")
     current = team_of(session, challenge, user)
+    if current is None:
+        access.check_may_take_part(session, user, challenge)
     if current is not None and current.id == target.id:
         raise Conflict(f"you are already in team '{target.name}'")
     lock_teams(session, [target.id] + ([current.id] if current else []))
@@ -184,4 +190,6 @@ def to_read(session: Session, challenge: Challenge, team: Team, for_member: bool
         timezone=challenge.timezone,
         limits_left=quota.left(uses, challenge),
         invite_code=team.invite_code if for_member else None,
+        disqualified=team.disqualified_at is not None,
+        disqualified_reason=team.disqualified_reason if team.disqualified_at else None,
     )

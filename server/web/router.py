@@ -22,6 +22,7 @@ from server.accounts import service as accounts
 from server.accounts.router import client_address
 from server.accounts.sessions import CSRF_FIELD, issue_session, revoke_session
 from server.announcements import service as announcements
+from server.challenges import access, people
 from server.challenges import service as challenges
 from server.challenges.service import is_accepting
 from server.exceptions import Forbidden, Invalid, NotFound, PodiumError
@@ -56,8 +57,8 @@ def install_web(app: FastAPI) -> None:
 
 
 def _private_revealed(challenge: Challenge) -> bool:
-    # Pages pass no viewer: before finalize nobody sees private scores here (projectors).
-    return submissions.may_see_private(challenge, None)
+    # Pages pass no manager: before finalize nobody sees private scores here (projectors).
+    return submissions.may_see_private(challenge, False)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ def challenge_page(
         .order_by(ChallengeFile.name)
     ).all()
     my_team = teams.team_of(session, challenge, page.user) if page.user else None
+    manages = access.can_manage(session, page.user, challenge)
+    request = access.access_of(session, page.user, challenge) if page.user else None
     teams_count, submissions_count = challenges.counts(session, [challenge.id])[challenge.id]
     now = utcnow()
     live = challenge.state != ChallengeState.finalized
@@ -132,6 +135,11 @@ def challenge_page(
         board=leaderboard,
         revealed=revealed,
         my_team=my_team.name if my_team else None,
+        my_team_disqualified=(
+            my_team.disqualified_reason if my_team and my_team.disqualified_at else None
+        ),
+        manages=manages,
+        join_status=request.status if request is not None and my_team is None else None,
         accepting=is_accepting(challenge, now),
         limit_rules=submissions.quota.in_words(challenge),
         time_left=time_left(challenge.closes_at, now),
@@ -153,7 +161,10 @@ def team_page(slug: str, team: str, page: PageDep) -> Response:
         raise NotFound.of(f"team '{team}'")
     mine = teams.team_of(session, challenge, page.user) if page.user else None
     is_member = mine is not None and mine.id == found.id
-    with_details = is_member or bool(page.viewer and page.viewer.is_organizer)
+    with_details = is_member or access.can_manage(session, page.user, challenge)
+    if found.disqualified_at is not None and not with_details:
+        # Gone from the pages: only the team itself and the hosts still see it.
+        raise NotFound.of(f"team '{team}'")
     greater = get_metric(challenge.metric).greater_is_better
     revealed = _private_revealed(challenge)
     history = team_history(session, found, greater, with_details, with_private=revealed)
@@ -214,6 +225,7 @@ def _submissions_page(
         notice=notice,
         max_message_length=MAX_MESSAGE_LENGTH,
         can_select=team is not None and challenge.state != ChallengeState.finalized,
+        manages=access.can_manage(session, user, challenge),
     )
 
 
@@ -298,6 +310,8 @@ def join(slug: str, page: PageDep, csrf: CsrfField = "") -> Response:
     user = page.require_user()
     page.check_csrf(csrf)
     challenge = challenges.get_challenge(page.session, slug, user)
+    if people.request_join(page.session, challenge, user) is not None:
+        return page.redirect(f"/c/{challenge.slug}")  # the page says the request waits
     teams.join_challenge(page.session, challenge, user)
     return page.redirect(f"/c/{challenge.slug}/submissions")
 

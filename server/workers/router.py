@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from server.challenges import access
 from server.challenges.router import ManagedChallenge
 from server.deps import Organizer, SessionDep, SettingsDep, WorkerAuth
 from server.exceptions import NotFound
@@ -66,8 +67,9 @@ def blob(sha256: str) -> FileResponse:
 
 @queue_router.get("/queue", response_model=QueueRead)
 def server_queue(session: SessionDep, organizer: Organizer) -> object:
-    """The scoring queue across challenges: counts, oldest waiting job, who runs what."""
-    return service.queue_summary(session)
+    """The scoring queue across the challenges you manage (admins: all): counts, oldest
+    waiting job, who runs what. Positions are server-wide."""
+    return service.queue_summary(session, managed=access.managed_ids(session, organizer))
 
 
 @queue_router.get("/challenges/{slug}/queue", response_model=QueueRead)

@@ -142,11 +142,17 @@ def post_result(submission_id: int, body: ResultCreate) -> ResultRead:
 
 
 def queue_summary(
-    session: Session, challenge: Challenge | None = None, settings: Settings | None = None
+    session: Session,
+    challenge: Challenge | None = None,
+    settings: Settings | None = None,
+    managed: list[int] | None = None,
 ) -> QueueRead:
-    """Counts by status, the oldest queued job and every unfinished one (organizers)."""
+    """Counts by status, the oldest queued job and every unfinished one: of one challenge,
+    of the ``managed`` challenge ids, or of all (admins)."""
     settings = settings or get_settings()
     scope = [] if challenge is None else [Submission.challenge_id == challenge.id]
+    if managed is not None:
+        scope.append(Submission.challenge_id.in_(managed))
     counts = {status.value: 0 for status in SubmissionStatus}
     by_status = (
         select(Submission.status, func.count(Submission.id))

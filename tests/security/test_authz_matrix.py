@@ -147,9 +147,30 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ("GET", "/openapi.json", ""): Row(OPEN_TO_ALL),
     # ---- accounts -----------------------------------------------------------------------
     ("POST", "/api/v1/users", ""): Row(
-        R(anon=201, worker=201, other=201, org=201, owner=201),
+        R(anon=201, worker=401, other=201, org=201, owner=201),
         json=lambda w, r: {"username": _fresh_name("new")(w, r), "password": NEW_PASSWORD},
-        why="sign-up is open by default (PODIUM_ALLOW_SIGNUP)",
+        why="sign-up is open by default (PODIUM_ALLOW_SIGNUP); an unknown bearer token is refused",
+    ),
+    # The accounts routes are also rows of tests/security/test_authz_accounts.py, with the
+    # roles of a course (invited, host, organizer who does not host, admin, disabled).
+    ("GET", "/api/v1/users", ""): Row(
+        R(anon=401, worker=401, other=403, org=403, owner=403), why="admins only"
+    ),
+    ("POST", "/api/v1/users/import", ""): Row(
+        ORGANIZERS(201), content=lambda w, r: f"username\n{_fresh_name('roster')(w, r)}\n".encode()
+    ),
+    ("PATCH", "/api/v1/users/{username}", ""): Row(
+        R(anon=401, worker=401, other=403, org=403, owner=403),
+        json=lambda w, r: {"display_name": "Alice"},
+        why="admins only",
+    ),
+    ("POST", "/api/v1/users/{username}/reset-link", ""): Row(
+        ORGANIZERS(), why="alice takes part in olga's challenges"
+    ),
+    ("PUT", "/api/v1/me/password", ""): Row(
+        R(anon=401, worker=401, other=403, org=403, owner=403),
+        json=lambda w, r: {"current_password": "not-the-password", "new_password": NEW_PASSWORD},
+        why="a wrong current password; the change itself is in test_authz_accounts.py",
     ),
     ("POST", "/api/v1/tokens", ""): Row(
         R(anon=201, worker=201, other=201, org=201, owner=201),
@@ -239,9 +260,30 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         ORGANIZERS(201),
         json=lambda w, r: {"slug": _fresh_name("clone-")(w, r), "title": "Copy"},
     ),
+    # ---- people of a challenge (managers: its creator olga, hosts, admins) -------------
+    ("GET", "/api/v1/challenges/{slug}/hosts", ""): Row(ORGANIZERS()),
+    ("POST", "/api/v1/challenges/{slug}/hosts", ""): Row(
+        ORGANIZERS(201), json=lambda w, r: {"username": "olga"}, why="the creator: a no-op"
+    ),
+    ("DELETE", "/api/v1/challenges/{slug}/hosts/{username}", ""): Row(
+        ORGANIZERS(404), params={"username": lambda w, r: "bob"}, why="bob hosts nothing"
+    ),
+    ("GET", "/api/v1/challenges/{slug}/participants", ""): Row(ORGANIZERS()),
+    ("POST", "/api/v1/challenges/{slug}/participants", ""): Row(
+        ORGANIZERS(), json=lambda w, r: {"usernames": ["bob"]}
+    ),
+    ("POST", "/api/v1/challenges/{slug}/participants/{username}/approve", ""): Row(
+        ORGANIZERS(), params={"username": lambda w, r: "bob"}, why="bob already takes part"
+    ),
+    ("POST", "/api/v1/challenges/{slug}/participants/{username}/reject", ""): Row(
+        ORGANIZERS(409), params={"username": lambda w, r: "bob"}, why="bob already takes part"
+    ),
+    ("POST", "/api/v1/challenges/{slug}/invite-link", ""): Row(ORGANIZERS()),
     # ---- teams --------------------------------------------------------------------------
     ("POST", "/api/v1/challenges/{slug}/join", ""): Row(
-        SIGNED_IN, on="side", why="accepting the rules; the organizer becomes a team of one"
+        R(anon=401, worker=401, other=200, org=403, owner=200),
+        on="side",
+        why="accepting the rules; the creator manages it and may not take part",
     ),
     ("GET", "/api/v1/challenges/{slug}/team", ""): Row(
         R(anon=401, worker=401, other=200, org=404, owner=200),
@@ -257,14 +299,17 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         why="the caller's own team's code; never another team's",
     ),
     ("POST", "/api/v1/challenges/{slug}/team/join", ""): Row(
-        R(anon=401, worker=401, other=200, org=200, owner=409),
+        R(anon=401, worker=401, other=200, org=403, owner=409),
         on="side",
         json=_team_a_code,
-        why="whoever holds the code may join (up to the size cap); a member is already in",
+        why="whoever holds the code may join (up to the size cap), but not a manager; "
+        "a member is already in",
     ),
     # ---- submissions --------------------------------------------------------------------
     ("POST", "/api/v1/challenges/{slug}/submissions", ""): Row(
-        R(anon=401, worker=401, other=201, org=201, owner=201), files=_csv_upload
+        R(anon=401, worker=401, other=201, org=403, owner=201),
+        files=_csv_upload,
+        why="the challenge's managers may not take part",
     ),
     ("GET", "/api/v1/challenges/{slug}/submissions", ""): Row(
         SIGNED_IN, why="each caller sees its own team's rows (checked by the leak hunt)"
@@ -364,7 +409,7 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         R(anon="login", worker="login", other=200, org=200, owner=200)
     ),
     ("POST", "/c/{slug}/submissions", ""): Row(
-        R(anon="login", worker="login", other=303, org=303, owner=303),
+        R(anon="login", worker="login", other=303, org=403, owner=303),
         files=_csv_upload,
         data=lambda w, r: {"csrf_token": _csrf(w, r), "message": "from the page"},
     ),
@@ -378,7 +423,7 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         data=lambda w, r: {"csrf_token": _csrf(w, r), "submission_ids": [w.submissions["a1"]]},
     ),
     ("POST", "/c/{slug}/join", ""): Row(
-        R(anon="login", worker="login", other=303, org=303, owner=303),
+        R(anon="login", worker="login", other=303, org=403, owner=303),
         on="side",
         data=lambda w, r: {"csrf_token": _csrf(w, r)},
     ),
@@ -446,6 +491,38 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         data=lambda w, r: {"confirmed": "yes"},
         why="a cross-site form post is refused before anything else",
     ),
+    ("GET", "/account", ""): Row(R(anon="login", worker="login", other=200, org=200, owner=200)),
+    ("POST", "/account/password", ""): Row(
+        R(anon="login", worker="login", other=403, org=403, owner=403),
+        data=lambda w, r: {
+            "csrf_token": _csrf(w, r),
+            "current": "not-the-password",
+            "new": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+        },
+        why="a wrong current password (the change: test_authz_accounts.py)",
+    ),
+    ("GET", "/welcome/{secret}", ""): Row(
+        R(anon=404, worker=404, other=404, org=404, owner=404), why="no such link"
+    ),
+    ("POST", "/welcome/{secret}", ""): Row(
+        R(anon=404, worker=404, other=404, org=404, owner=404),
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "password": NEW_PASSWORD, "confirm": "x"},
+        why="no such link",
+    ),
+    ("GET", "/c/{slug}/join/{code}", ""): Row(
+        R(anon="login", worker="login", other=404, org=404, owner=404), why="a wrong code"
+    ),
+    ("POST", "/c/{slug}/join/{code}", ""): Row(
+        R(anon="login", worker="login", other=404, org=404, owner=404),
+        data=lambda w, r: {"csrf_token": _csrf(w, r)},
+        why="a wrong code",
+    ),
+    # Last: they change what team-a's pages show.
+    ("POST", "/api/v1/challenges/{slug}/teams/{team}/disqualify", ""): Row(
+        ORGANIZERS(), json=lambda w, r: {"reason": "copied another team's file"}
+    ),
+    ("POST", "/api/v1/challenges/{slug}/teams/{team}/reinstate", ""): Row(ORGANIZERS()),
 }
 
 # The anonymous CSRF nonce the matrix's browser holds (cookie ``podium_csrf``).
@@ -515,6 +592,9 @@ def _default_param(world: World, row: Row, name: str, role: str) -> Any:
         "team": lambda: world.team_names["owner"],
         "path": lambda: "img/podium.svg",
         "sha256": lambda: world.solution_sha256,
+        "username": lambda: "alice",
+        "secret": lambda: "no-such-sign-in-link",
+        "code": lambda: "no-such-code",
     }
     if name not in defaults:
         raise AssertionError(f"no value for path parameter {{{name}}}: add it to Row.params")

@@ -305,7 +305,9 @@ def test_export_csv_and_json_and_archive(
         f"/api/v1/challenges/{slug}/export?board=public&format=csv", headers=auth(organizer_token)
     )
     assert csv_export.status_code == 200
-    assert csv_export.text.splitlines()[0] == "rank,team,score,submissions,last_submission_at"
+    assert csv_export.text.splitlines()[0] == (
+        "rank,team,score,submissions,last_submission_at,members,student_ids"
+    )
     assert csv_export.text.splitlines()[1].startswith("1,paul,1.0,1,")
     json_export = api.get(
         f"/api/v1/challenges/{slug}/export?board=private&format=json", headers=auth(organizer_token)

@@ -277,6 +277,10 @@ def test_sign_up_creates_a_participant_and_signs_in(api: TestClient) -> None:
         "id": 0,
         "username": "newbie",
         "role": "participant",
+        "display_name": "",
+        "email": None,
+        "student_id": None,
+        "disabled": False,
         "created_at": "",
     }
     taken = api.post("/signup", data={**form, "csrf_token": csrf_in(api.get("/signup").text)})

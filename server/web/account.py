@@ -1,0 +1,123 @@
+"""Pages of one's own account: the welcome link, the password, invite links."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from fastapi.responses import HTMLResponse, Response
+
+from server.accounts import links
+from server.challenges import access, people
+from server.exceptions import PodiumError
+from server.models import ChallengeState
+from server.teams import service as teams
+from server.web.context import PageDep, PageRoute
+from server.web.router import CsrfField, _signed_in, _status_of
+
+pages = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+PasswordField = Annotated[str, Form(max_length=256)]
+
+
+@pages.get("/welcome/{secret}", response_class=HTMLResponse)
+def welcome_form(secret: str, page: PageDep) -> Response:
+    """A one-time sign-in link: choose a password (an expired or used link: a clear 404)."""
+    user = links.link_user(page.session, secret)
+    return page.render(
+        "welcome.html",
+        secret=secret,
+        username=user.username,
+        display_name=user.display_name,
+        error=None,
+    )
+
+
+@pages.post("/welcome/{secret}", response_class=HTMLResponse)
+def welcome(
+    secret: str,
+    page: PageDep,
+    csrf: CsrfField = "",
+    password: PasswordField = "",
+    confirm: PasswordField = "",
+) -> Response:
+    page.check_csrf(csrf)
+    user = links.link_user(page.session, secret)
+    try:
+        if password != confirm:
+            raise PodiumError("the two passwords differ")
+        user = links.redeem_link(page.session, secret, password)
+    except PodiumError as refused:
+        if refused.status == 404:
+            raise
+        page.session.rollback()
+        return page.render(
+            "welcome.html",
+            status_code=422,
+            secret=secret,
+            username=user.username,
+            display_name=user.display_name,
+            error=refused.detail,
+        )
+    return _signed_in(page, user, "/account?welcome=1")
+
+
+def _account(
+    page: PageDep, status_code: int = 200, error: str | None = None, notice: str | None = None
+) -> Response:
+    user = page.require_user()
+    return page.render(
+        "account.html", status_code=status_code, user=user, error=error, notice=notice
+    )
+
+
+@pages.get("/account", response_class=HTMLResponse)
+def account(page: PageDep, welcome: int | None = None) -> Response:
+    notice = "Your password is set; you are signed in." if welcome else None
+    return _account(page, notice=notice)
+
+
+@pages.post("/account/password", response_class=HTMLResponse)
+def change_password(
+    page: PageDep,
+    csrf: CsrfField = "",
+    current: PasswordField = "",
+    new: PasswordField = "",
+    confirm: PasswordField = "",
+) -> Response:
+    """Change the password; the other sessions and API tokens stop working."""
+    user = page.require_user()
+    page.check_csrf(csrf)
+    try:
+        if new != confirm:
+            raise PodiumError("the two new passwords differ")
+        revoked = links.change_password(page.session, user, current, new, page.session_secret)
+    except PodiumError as refused:
+        page.session.rollback()
+        status = 422 if refused.status == 400 else _status_of(refused)
+        return _account(page, status, error=refused.detail)
+    return _account(
+        page, notice=f"Password changed. {revoked} other session(s) and token(s) signed out."
+    )
+
+
+@pages.get("/c/{slug}/join/{code}", response_class=HTMLResponse)
+def invite_page(slug: str, code: str, page: PageDep) -> Response:
+    """An invite link: signed-in users confirm, others sign in first."""
+    page.require_user()
+    challenge = people.invited_challenge(page.session, slug, code)
+    return page.render("invite.html", challenge=challenge, code=code)
+
+
+@pages.post("/c/{slug}/join/{code}", response_class=HTMLResponse)
+def accept_invite(slug: str, code: str, page: PageDep, csrf: CsrfField = "") -> Response:
+    user = page.require_user()
+    page.check_csrf(csrf)
+    challenge = people.redeem_invite(page.session, slug, user, code)
+    if (
+        challenge.state == ChallengeState.open
+        and not access.can_manage(page.session, user, challenge)
+        and not people.request_join(page.session, challenge, user)
+    ):
+        teams.join_challenge(page.session, challenge, user)
+    return page.redirect(f"/c/{challenge.slug}")

@@ -23,6 +23,7 @@ from urllib.parse import quote
 import httpx
 
 from . import _retry
+from ._accounts import AccountsMixin
 from ._config import ENV_TOKEN, resolve_settings
 from ._exceptions import (
     APIError,
@@ -121,7 +122,7 @@ def _safe_filename(name: str) -> str:
     return name
 
 
-class Client(RulesMixin):
+class Client(RulesMixin, AccountsMixin):
     """A client of one Podium server.
 
     The URL and token come from the arguments, else ``PODIUM_URL`` and

@@ -149,3 +149,28 @@ def resolve_settings(url: str | None = None, token: str | None = None) -> Settin
     return Settings(
         url=url.rstrip("/"), token=token, url_source=url_source, token_source=token_source
     )
+
+
+def forget_token(path: Path | None = None) -> Path | None:
+    """Remove the token from the config file (the URL stays); the path, or None if none."""
+    path = path or config_path()
+    if not path.exists():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureConfigWarning)
+        data = load_config(path)
+    if "token" not in data:
+        return path
+    data.pop("token")
+    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+            fh.write("\n")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from .._version import __version__
-from . import admin, auth, challenges, course, leaderboard, submissions, team
+from . import admin, auth, challenges, course, leaderboard, people, submissions, team
 from ._errors import PodiumGroup
 from ._state import State, get_state
 
@@ -65,6 +65,7 @@ admin.app.command("bundle")(course.bundle)
 admin.app.command("clone")(course.clone)
 admin.app.command("announce")(course.announce)
 app.add_typer(admin.app, name="admin")
+people.install(app, admin.app)
 
 
 def main() -> None:

@@ -63,6 +63,20 @@ FinalSelection = Annotated[
 Kinds = Annotated[
     str | None, typer.Option("--kinds", help="Allowed submission kinds: csv, checkpoint.")
 ]
+Visibility = Annotated[
+    str | None,
+    typer.Option(
+        "--visibility", help="public, unlisted (by URL only) or private (invited users only)."
+    ),
+]
+EmailDomains = Annotated[
+    str | None,
+    typer.Option("--email-domains", help="Private: let in these email domains, e.g. ens.fr."),
+]
+Approval = Annotated[
+    bool | None,
+    typer.Option("--approval/--no-approval", help="Hosts approve each participant."),
+]
 FromJson = Annotated[
     Path | None, typer.Option("--from-json", help="Read the fields from a JSON object file.")
 ]
@@ -81,6 +95,9 @@ def _fields(
     team_size: int | None,
     final_selection: int | None,
     kinds: str | None,
+    visibility: str | None = None,
+    email_domains: str | None = None,
+    approval: bool | None = None,
 ) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if from_json is not None:
@@ -102,6 +119,13 @@ def _fields(
         "max_team_size": team_size,
         "final_selection_count": final_selection,
         "submission_kinds": [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None,
+        "visibility": visibility,
+        "allowed_email_domains": (
+            [d.strip() for d in email_domains.split(",") if d.strip()]
+            if email_domains is not None
+            else None
+        ),
+        "join_requires_approval": approval,
     }
     fields.update({k: v for k, v in options.items() if v is not None})
     return fields
@@ -139,6 +163,9 @@ def create(
     team_size: TeamSize = None,
     final_selection: FinalSelection = None,
     kinds: Kinds = None,
+    visibility: Visibility = None,
+    email_domains: EmailDomains = None,
+    approval: Approval = None,
     from_json: FromJson = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -162,6 +189,9 @@ def create(
         team_size=team_size,
         final_selection=final_selection,
         kinds=kinds,
+        visibility=visibility,
+        email_domains=email_domains,
+        approval=approval,
     )
     fields["slug"] = slug
     fields.setdefault("title", slug)
@@ -200,6 +230,9 @@ def update(
     team_size: TeamSize = None,
     final_selection: FinalSelection = None,
     kinds: Kinds = None,
+    visibility: Visibility = None,
+    email_domains: EmailDomains = None,
+    approval: Approval = None,
     from_json: FromJson = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -216,6 +249,9 @@ def update(
         team_size=team_size,
         final_selection=final_selection,
         kinds=kinds,
+        visibility=visibility,
+        email_domains=email_domains,
+        approval=approval,
     )
     if not fields:
         raise typer.BadParameter("nothing to update: give at least one option")

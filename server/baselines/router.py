@@ -6,6 +6,7 @@ from fastapi import APIRouter, File, Form, Response, UploadFile, status
 
 from server.baselines import service
 from server.baselines.schemas import BaselineRead
+from server.challenges import access
 from server.challenges.router import ManagedChallenge, VisibleChallenge
 from server.deps import CurrentUser, OptionalUser, SessionDep
 from server.queue.dispatch import dispatch
@@ -52,7 +53,7 @@ def add_baseline(
     session.commit()
     dispatch([submission_id])
     session.refresh(baseline)
-    return service.to_read(baseline, challenge, host)
+    return service.to_read(baseline, challenge, True)
 
 
 @router.get("", response_model=list[BaselineRead])
@@ -60,9 +61,8 @@ def list_baselines(
     challenge: VisibleChallenge, session: SessionDep, viewer: OptionalUser
 ) -> object:
     """The challenge's baselines, oldest first (private scores: hosts, or after finalize)."""
-    return [
-        service.to_read(b, challenge, viewer) for b in service.list_baselines(session, challenge)
-    ]
+    host = access.can_manage(session, viewer, challenge)
+    return [service.to_read(b, challenge, host) for b in service.list_baselines(session, challenge)]
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)

@@ -120,9 +120,9 @@ def delete_baseline(session: Session, challenge: Challenge, name: str) -> None:
     bump_board(session, challenge.id)
 
 
-def to_read(baseline: Baseline, challenge: Challenge, viewer: User | None) -> BaselineRead:
+def to_read(baseline: Baseline, challenge: Challenge, host: bool) -> BaselineRead:
+    """``host``: the viewer manages the challenge (see server.challenges.access)."""
     submission = baseline.submission
-    host = bool(viewer and viewer.is_organizer)
     return BaselineRead(
         name=baseline.name,
         label=label(baseline.name),
@@ -130,7 +130,7 @@ def to_read(baseline: Baseline, challenge: Challenge, viewer: User | None) -> Ba
         kind=submission.kind,
         status=submission.status,
         public_score=submission.public_score,
-        private_score=submission.private_score if may_see_private(challenge, viewer) else None,
+        private_score=submission.private_score if may_see_private(challenge, host) else None,
         # A failed baseline's message is the hosts' business.
         error=submission.error if host else None,
         created_at=baseline.created_at,

@@ -255,7 +255,11 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ("GET", "/api/v1/challenges/{slug}/bundle", ""): Row(
         ORGANIZERS(), why="a bundle holds the solution and the hidden inputs: hosts only"
     ),
-    ("GET", "/api/v1/challenges/{slug}/bundle", "draft"): Row(ORGANIZERS(), on="draft"),
+    ("GET", "/api/v1/challenges/{slug}/bundle", "draft"): Row(
+        R(anon=401, worker=401, other=404, org=200, owner=404),
+        on="draft",
+        why="a draft exists only for its managers",
+    ),
     ("POST", "/api/v1/challenges/{slug}/clone", ""): Row(
         ORGANIZERS(201),
         json=lambda w, r: {"slug": _fresh_name("clone-")(w, r), "title": "Copy"},

@@ -17,6 +17,8 @@ shows what the API refuses (and the organizer console can reuse them).
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,6 +29,7 @@ from server.models import (
     ChallengeAccess,
     ChallengeHost,
     ChallengeState,
+    Team,
     TeamMember,
     User,
     Visibility,
@@ -125,6 +128,19 @@ def is_listed(session: Session, user: User | None, challenge: Challenge) -> bool
     if challenge.visibility == Visibility.unlisted and challenge.state != ChallengeState.draft:
         return can_manage(session, user, challenge)
     return can_view(session, user, challenge)
+
+
+def standing(
+    session: Session, user: User | None, challenge: Challenge, team: Team | None
+) -> dict[str, Any]:
+    """What a page says of the viewer: ``manages``, ``join_status`` (a request without a
+    team: pending, rejected...), ``my_team_disqualified`` (the reason)."""
+    request = access_of(session, user, challenge) if user is not None else None
+    return {
+        "manages": can_manage(session, user, challenge),
+        "join_status": request.status if request is not None and team is None else None,
+        "my_team_disqualified": team.disqualified_reason if team and team.disqualified_at else None,
+    }
 
 
 def approved(session: Session, user: User, challenge: Challenge) -> bool:

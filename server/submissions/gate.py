@@ -21,11 +21,11 @@ from fastapi import Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.challenges.service import get_challenge
+from server.challenges.service import get_challenge, get_managed
 from server.config import Settings, get_settings
 from server.db import session_scope
 from server.deps import SESSION_COOKIE, user_for_token
-from server.exceptions import Forbidden, Invalid, LimitReached, Unauthorized
+from server.exceptions import Invalid, LimitReached, Unauthorized
 from server.models import Challenge, RefusedUpload, Submission, User, utcnow
 from server.storage import get_blob_store
 from server.submissions.quota import LimitUse, day_start, next_reset
@@ -113,8 +113,8 @@ def organizer_upload_gate(request: Request) -> None:
         user = _api_user(request, session)
         if user is None:
             raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
-        if not user.is_organizer:
-            raise Forbidden("organizer role required")
+        # The challenge's managers only (404 if it is hidden from the caller, else 403).
+        get_managed(session, request.path_params["slug"], user)
 
 
 def api_submission_gate(request: Request) -> None:

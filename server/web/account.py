@@ -1,4 +1,4 @@
-"""Pages of one's own account: the welcome link, the password, invite links."""
+"""Pages of one's own account (the welcome link, the password) and of joining (invite links)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from server.accounts import links
 from server.challenges import access, people
+from server.challenges import service as challenges
 from server.exceptions import PodiumError
 from server.models import ChallengeState
 from server.teams import service as teams
@@ -99,6 +100,18 @@ def change_password(
     return _account(
         page, notice=f"Password changed. {revoked} other session(s) and token(s) signed out."
     )
+
+
+@pages.post("/c/{slug}/join", response_class=HTMLResponse)
+def join(slug: str, page: PageDep, csrf: CsrfField = "") -> Response:
+    """Join (or, where hosts approve participants, ask to join) from the challenge page."""
+    user = page.require_user()
+    page.check_csrf(csrf)
+    challenge = challenges.get_challenge(page.session, slug, user)
+    if people.request_join(page.session, challenge, user) is not None:
+        return page.redirect(f"/c/{challenge.slug}")  # the page says the request waits
+    teams.join_challenge(page.session, challenge, user)
+    return page.redirect(f"/c/{challenge.slug}/submissions")
 
 
 @pages.get("/c/{slug}/join/{code}", response_class=HTMLResponse)

@@ -22,7 +22,7 @@ from server.accounts import service as accounts
 from server.accounts.router import client_address
 from server.accounts.sessions import CSRF_FIELD, issue_session, revoke_session
 from server.announcements import service as announcements
-from server.challenges import access, people
+from server.challenges import access
 from server.challenges import service as challenges
 from server.challenges.service import is_accepting
 from server.exceptions import Forbidden, Invalid, NotFound, PodiumError
@@ -106,8 +106,6 @@ def challenge_page(
         .order_by(ChallengeFile.name)
     ).all()
     my_team = teams.team_of(session, challenge, page.user) if page.user else None
-    manages = access.can_manage(session, page.user, challenge)
-    request = access.access_of(session, page.user, challenge) if page.user else None
     teams_count, submissions_count = challenges.counts(session, [challenge.id])[challenge.id]
     now = utcnow()
     live = challenge.state != ChallengeState.finalized
@@ -135,11 +133,7 @@ def challenge_page(
         board=leaderboard,
         revealed=revealed,
         my_team=my_team.name if my_team else None,
-        my_team_disqualified=(
-            my_team.disqualified_reason if my_team and my_team.disqualified_at else None
-        ),
-        manages=manages,
-        join_status=request.status if request is not None and my_team is None else None,
+        **access.standing(session, page.user, challenge, my_team),
         accepting=is_accepting(challenge, now),
         limit_rules=submissions.quota.in_words(challenge),
         time_left=time_left(challenge.closes_at, now),
@@ -303,17 +297,6 @@ def select_final(
         page.session.rollback()
         return _submissions_page(page, challenge, refused.status, error=str(refused.detail))
     return page.redirect(f"/c/{challenge.slug}/submissions?selected=1")
-
-
-@router.post("/c/{slug}/join", response_class=HTMLResponse)
-def join(slug: str, page: PageDep, csrf: CsrfField = "") -> Response:
-    user = page.require_user()
-    page.check_csrf(csrf)
-    challenge = challenges.get_challenge(page.session, slug, user)
-    if people.request_join(page.session, challenge, user) is not None:
-        return page.redirect(f"/c/{challenge.slug}")  # the page says the request waits
-    teams.join_challenge(page.session, challenge, user)
-    return page.redirect(f"/c/{challenge.slug}/submissions")
 
 
 @router.get("/login", response_class=HTMLResponse)

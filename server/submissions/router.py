@@ -121,7 +121,8 @@ def cancel_submission(submission_id: RowId, user: CurrentUser, session: SessionD
     """Cancel a queued or running submission of your team (it uses no quota; 409 if done)."""
     submission = service.cancel(session, submission_id, user)
     session.commit()
-    return service.to_read(submission, _challenge_of(session, submission), user)
+    challenge = _challenge_of(session, submission)
+    return service.to_read(submission, challenge, access.can_manage(session, user, challenge))
 
 
 @router.get(

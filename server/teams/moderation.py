@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.challenges.service import bump_board
 from server.exceptions import Conflict, Invalid, NotFound
+from server.leaderboard.bump import bump_board
 from server.models import Challenge, Team, utcnow
 
 

@@ -14,7 +14,7 @@ from server.exceptions import PodiumError
 from server.models import ChallengeState
 from server.teams import service as teams
 from server.web.context import PageDep, PageRoute
-from server.web.router import CsrfField, _signed_in, _status_of
+from server.web.router import CsrfField, _signed_in
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -95,7 +95,7 @@ def change_password(
         revoked = links.change_password(page.session, user, current, new, page.session_secret)
     except PodiumError as refused:
         page.session.rollback()
-        status = 422 if refused.status == 400 else _status_of(refused)
+        status = 422 if refused.status == 400 else refused.status
         return _account(page, status, error=refused.detail)
     return _account(
         page, notice=f"Password changed. {revoked} other session(s) and token(s) signed out."

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from server.challenges import access
 from server.challenges.schemas import HostRead, ParticipantRead
 from server.exceptions import Conflict, Forbidden, Invalid, NotFound
+from server.leaderboard.service import get_board
 from server.models import (
     AccessStatus,
     Challenge,
@@ -25,6 +26,7 @@ from server.models import (
     utcnow,
 )
 from server.scoring.metrics import get_metric
+from server.teams.service import join_challenge
 
 MAX_INVITES = 5000
 
@@ -187,8 +189,6 @@ def request_join(session: Session, challenge: Challenge, user: User) -> Challeng
 
 def decide(session: Session, challenge: Challenge, username: str, approve: bool) -> str:
     """Approve (the user becomes a team of one) or reject a request to join."""
-    from server.teams.service import join_challenge
-
     user = _user(session, username)
     if access.is_member(session, user, challenge):
         if approve:
@@ -263,8 +263,6 @@ def participants(
 
     The private score and rank appear once the challenge is finalized.
     """
-    from server.leaderboard.service import get_board
-
     facts = _team_facts(session, challenge)
     public_rank = {e.team: e.rank for e in get_board(session, challenge, "public").entries}
     private: dict[str, tuple[int, float]] = {}

@@ -6,7 +6,7 @@ only the first of them could sign in) keep the oldest one's name; the others
 are renamed "<name>-<id>" so that the index can be built.
 
 Revision ID: 0002_accounts
-Revises: 0003_rules_limits
+Revises: 0008_error_detail
 Create Date: 2026-11-27 23:21:38.577156
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import server.models.base
 
 revision: str = "0002_accounts"
-down_revision: str | Sequence[str] | None = "0003_rules_limits"
+down_revision: str | Sequence[str] | None = "0008_error_detail"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

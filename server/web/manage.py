@@ -92,7 +92,7 @@ def require_organizer(page: Page) -> User:
 def managed_challenge(page: Page, slug: str) -> Challenge:
     """The challenge as the API's ``ManagedChallenge`` finds it (404 when missing)."""
     user = require_organizer(page)
-    return challenges.get_challenge(page.session, slug, user)
+    return challenges.get_managed(page.session, slug, user)
 
 
 def managed_challenges(page: Page) -> list[Challenge]:

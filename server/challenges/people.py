@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.challenges import access
-from server.challenges.schemas import HostRead, ParticipantRead
+from server.challenges.people_schemas import HostRead, ParticipantRead
 from server.exceptions import Conflict, Forbidden, Invalid, NotFound
 from server.leaderboard.service import get_board
 from server.models import (

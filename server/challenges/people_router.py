@@ -8,8 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response, status
 
 from server.challenges import people
-from server.challenges.router import ManagedChallenge
-from server.challenges.schemas import (
+from server.challenges.people_schemas import (
     HostAdd,
     HostRead,
     InvitedRead,
@@ -17,6 +16,7 @@ from server.challenges.schemas import (
     InviteUsers,
     ParticipantRead,
 )
+from server.challenges.router import ManagedChallenge
 from server.deps import SessionDep, SettingsDep
 from server.teams import moderation
 from server.teams.schemas import Disqualify, TeamRead

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from server.challenges.schemas import CheckpointSpec
-from server.checkpoints.runner import WORKLOAD, hidden_folders, sandbox_limits
+from server.checkpoints.runner import SANDBOX_PACKAGES, WORKLOAD, hidden_folders, sandbox_limits
 from server.config import get_settings
 from server.sandbox import bwrap, seccomp
 from server.sandbox.launcher import Sandbox, SandboxError, startup_report
@@ -131,7 +131,9 @@ def test_a_program_meets_seccomp_and_sees_no_database(
 ) -> None:
     """Through the checkpoint sandbox, as a crafted .pt2 that runs code when loaded."""
     program = hostile_program(exported, tmp_path, probe_code(_reads(databases)), "probe.pt2")
-    with Sandbox(require_isolation=True, hide=hidden_folders(get_settings())) as box:
+    with Sandbox(
+        require_isolation=True, hide=hidden_folders(get_settings()), packages=SANDBOX_PACKAGES
+    ) as box:
         box.add_file(program, "model.pt2")
         box.add_file(inputs_file, "inputs.npy")
         args = {"format": "export", "threads": 1, "batch_size": 128, "memory_mb": 512}

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from server.challenges.schemas import CheckpointSpec
 from server.checkpoints.runner import (
+    SANDBOX_PACKAGES,
     WORKLOAD,
     CheckpointError,
     evaluate_checkpoint,
@@ -139,7 +140,9 @@ def test_program_code_runs_only_in_the_sandbox_and_meets_walls(
     writes, reads = _targets(data_dir, tmp_path)
     code = _probe_code(listener.getsockname()[1], writes, reads)
     program = hostile_program(exported, tmp_path, code, "probe.pt2")
-    with Sandbox(require_isolation=True, hide=hidden_folders(get_settings())) as box:
+    with Sandbox(
+        require_isolation=True, hide=hidden_folders(get_settings()), packages=SANDBOX_PACKAGES
+    ) as box:
         box.add_file(program, "model.pt2")
         box.add_file(inputs_file, "inputs.npy")
         args = {"format": "export", "threads": 1, "batch_size": 128, "memory_mb": 512}

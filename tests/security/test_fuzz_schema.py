@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import hypothesis.strategies as st
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
@@ -130,6 +131,9 @@ def fuzz(world: World, operation: Any, headers: dict[str, str], label: str, tall
     run()
 
 
+# Every operation of the schema, twice (two callers): the run grows with the API
+# (about 90 operations now), past the suite's default 300 s on a loaded machine.
+@pytest.mark.timeout(1200)
 def test_fuzz_every_operation_as_participant_and_organizer(world: World) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", world.api.app)
     operations = sorted(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -176,7 +177,10 @@ def _post_unread(app: object, path: str, headers: dict[str, str], chunks: int) -
         with anyio.fail_after(120):
             await app(scope, receive, send)  # type: ignore[operator]
 
-    anyio.run(call)
+    # In a thread of its own: the session's Playwright (sync API) keeps an event
+    # loop running in the main thread once a browser test has run.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, call).result()
     return status[0], max(min(sent - 1, chunks), 0)  # filler chunks handed to the app
 
 

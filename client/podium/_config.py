@@ -108,18 +108,7 @@ def save_config(
     if token is not None:
         data["token"] = token
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # mkstemp creates the file with mode 600 before anything is written to it.
-    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    _write_private(path, data)
     return path
 
 
@@ -162,6 +151,13 @@ def forget_token(path: Path | None = None) -> Path | None:
     if "token" not in data:
         return path
     data.pop("token")
+    _write_private(path, data)
+    return path
+
+
+def _write_private(path: Path, data: dict[str, Any]) -> None:
+    """Replace ``path`` atomically with ``data`` as JSON, readable by its owner only."""
+    # mkstemp creates the file with mode 600 before anything is written to it.
     fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -173,4 +169,3 @@ def forget_token(path: Path | None = None) -> Path | None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return path

@@ -24,8 +24,11 @@ from sqlalchemy import create_engine, text
 
 from server.config import get_settings
 from server.db import dispose_engines
+from server.insight.notify import notifier
 from server.insight.outbox import deliverer
+from server.insight.service import wait_idle
 from server.migrations import upgrade
+from server.queue.embedded import wait_background_idle
 
 # CI replays the same generated cases every run (a fixed seed): a failure found
 # there is reproducible, and a green run stays green. Locally Hypothesis explores.
@@ -45,6 +48,7 @@ CHROMIUM_ARGS = [
 ]
 REQUIRE_SERVICES = os.environ.get("PODIUM_REQUIRE_SERVICES") == "1"
 PASSWORD = "a-long-test-password"
+SETTLE_SECONDS = 120.0  # background work a test started, before the next test's database
 
 
 def skip_or_fail(reason: str) -> None:
@@ -101,6 +105,17 @@ def _truncate_all(url: str) -> None:
     engine.dispose()
 
 
+def _settle_background_work() -> None:
+    """Let the jobs, insight work and webhook sends a test started finish first.
+
+    Left running, they write into the next test's database (on PostgreSQL its
+    TRUNCATE then deadlocks against them).
+    """
+    assert wait_background_idle(SETTLE_SECONDS), "background scoring did not finish"
+    assert wait_idle(SETTLE_SECONDS), "insight work did not finish"
+    assert notifier.wait_idle(SETTLE_SECONDS), "webhook deliveries did not finish"
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, migrated_template: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh data directory and database, wired into the settings."""
@@ -118,6 +133,7 @@ def data_dir(tmp_path: Path, migrated_template: str, monkeypatch: pytest.MonkeyP
     get_settings.cache_clear()
     dispose_engines()
     yield data
+    _settle_background_work()
     deliverer.stop()  # the webhook thread reads the current settings: not the next test's
     dispose_engines()
     get_settings.cache_clear()

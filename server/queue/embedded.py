@@ -41,6 +41,16 @@ def background_pending() -> int:
         return _pending
 
 
+def wait_background_idle(timeout: float) -> bool:
+    """Wait until the pool has nothing left (tests, shutdown); False on timeout."""
+    deadline = time.monotonic() + timeout
+    while background_pending():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def apply_test_scoring_delay(settings: Settings | None = None) -> None:
     """Sleep ``$PODIUM_TEST_SCORING_DELAY`` seconds, in the test environment only."""
     raw = os.environ.get(TEST_SCORING_DELAY_ENV)

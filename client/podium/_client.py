@@ -679,11 +679,15 @@ class Client(RulesMixin, AccountsMixin):
         )
         return list(data.get("selected", [])) if isinstance(data, dict) else []
 
-    def leaderboard(self, slug: str, board: str = "public") -> Leaderboard:
-        """The public board, or the private one once the challenge is finalized."""
+    def leaderboard(
+        self, slug: str, board: str = "public", *, track: str | None = None
+    ) -> Leaderboard:
+        """The public board, or the private one once the challenge is finalized.
+        ``track``: that board on a parameter-budget track of the challenge."""
         if board not in ("public", "private"):
             raise ValueError(f"board must be 'public' or 'private', not {board!r}")
-        data = self._call("GET", f"/challenges/{_seg(slug)}/leaderboard", params={"board": board})
+        params = {"board": board} | ({"track": track} if track is not None else {})
+        data = self._call("GET", f"/challenges/{_seg(slug)}/leaderboard", params=params)
         return Leaderboard.from_dict(data)
 
     # -- organizers --------------------------------------------------------
@@ -747,14 +751,19 @@ class Client(RulesMixin, AccountsMixin):
         data = self._call("POST", f"/challenges/{_seg(slug)}/rescore")
         return int(data.get("rescored", 0)) if isinstance(data, dict) else 0
 
-    def export(self, slug: str, board: str = "public", format: str = "csv") -> str:
-        """The full leaderboard as CSV or JSON text (organizers)."""
+    def export(
+        self, slug: str, board: str = "public", format: str = "csv", *, track: str | None = None
+    ) -> str:
+        """The full leaderboard as CSV or JSON text (organizers); ``track``: a track's."""
         if format not in ("csv", "json"):
             raise ValueError(f"format must be 'csv' or 'json', not {format!r}")
+        params = {"board": board, "format": format}
+        if track is not None:
+            params["track"] = track
         factory = self._build(
             "GET",
             f"/challenges/{_seg(slug)}/export",
-            params={"board": board, "format": format},
+            params=params,
             headers={"Accept": "text/csv" if format == "csv" else "application/json"},
         )
         return self._send(factory, idempotent=True).text

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from server.insight.schemas import Webhooks
+from server.leaderboard.tracks import Track, Tracks
 from server.scoring.metrics import METRICS, get_metric
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
@@ -213,6 +214,7 @@ class ChallengeBase(BaseModel):
     join_requires_approval: bool = Field(
         default=False, description="Joining makes a request that a host approves or rejects"
     )
+    tracks: Tracks = Field(default_factory=list)
 
     _utc = field_validator("opens_at", "closes_at")(_as_utc)
     _tz = field_validator("timezone")(_known_timezone)
@@ -275,6 +277,7 @@ class ChallengeUpdate(BaseModel):
     visibility: VisibilityName | None = None
     allowed_email_domains: EmailDomains | None = None
     join_requires_approval: bool | None = None
+    tracks: Tracks | None = Field(default=None, description="Replaces every track")
     webhooks: Webhooks | None = Field(
         default=None,
         description="Discord/Slack notifications: a URL left out is kept, a null removes it",
@@ -349,6 +352,7 @@ class ChallengeRead(BaseModel):
     visibility: str
     allowed_email_domains: list[str]
     join_requires_approval: bool
+    tracks: list[Track]
     state: str
     accepting_submissions: bool
     has_solution: bool

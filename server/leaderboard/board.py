@@ -2,7 +2,11 @@
 selected ones on the private board, in the order of ``server.leaderboard.ranking``.
 
 Pure reads of the database; the board cache (``server.leaderboard.service``)
-decides when to call :func:`compute`. Whether two neighbours on the public
+decides when to call :func:`compute`. A parameter-budget track's board
+(``server.leaderboard.tracks``) is this same computation on the submissions
+whose measured parameter count fits the budget: every query below takes the
+same filter, so the track board is exactly the full board of the challenge as
+if the other submissions did not exist. Whether two neighbours on the public
 board are tied comes from their stored bootstraps (``server.scoring.bootstrap``);
 computing those is not the board's business.
 """
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from server.baselines.schemas import BaselineEntry, label
@@ -27,21 +31,36 @@ from server.scoring import bootstrap
 
 from .ranking import ROW_COLUMNS, Order, Row, best_per_team, private_candidates
 from .schemas import Leaderboard, LeaderboardEntry
+from .tracks import BoardTrack
 
 
-def _scored_rows(session: Session, challenge_id: int) -> list[Row]:
+def fits(max_parameters: int | None) -> list[ColumnElement[bool]]:
+    """The filter of a track's board: checkpoints whose measured size fits (None: all)."""
+    if max_parameters is None:
+        return []
+    return [
+        Submission.kind == "checkpoint",
+        Submission.parameter_count.is_not(None),
+        Submission.parameter_count <= max_parameters,
+    ]
+
+
+def _scored_rows(session: Session, challenge_id: int, budget: int | None = None) -> list[Row]:
     rows = session.execute(
         select(*ROW_COLUMNS).where(
             Submission.challenge_id == challenge_id,
             Submission.status == SubmissionStatus.scored,
             Submission.team_id.is_not(None),  # baseline rows never rank
             Submission.late.is_(False),
+            *fits(budget),
         )
     ).all()
     return [Row(*row) for row in rows]
 
 
-def _public_best_rows(session: Session, challenge_id: int, greater_is_better: bool) -> list[Row]:
+def _public_best_rows(
+    session: Session, challenge_id: int, greater_is_better: bool, budget: int | None = None
+) -> list[Row]:
     """Each team's best public submission, best first, chosen by the database.
 
     The same order as :func:`ranking.best_per_team` (score, then the earliest, then the
@@ -61,6 +80,7 @@ def _public_best_rows(session: Session, challenge_id: int, greater_is_better: bo
             Submission.late.is_(False),
             Submission.public_score.is_not(None),
             Submission.team_id.is_not(None),  # baseline rows never rank
+            *fits(budget),
         )
         .subquery()
     )
@@ -77,7 +97,7 @@ def _public_best_rows(session: Session, challenge_id: int, greater_is_better: bo
 
 
 def _team_stats(
-    session: Session, challenge_id: int
+    session: Session, challenge_id: int, budget: int | None = None
 ) -> tuple[dict[int, str], dict[int, int], dict[int, datetime]]:
     names = dict(
         session.execute(select(Team.id, Team.name).where(Team.challenge_id == challenge_id))
@@ -91,6 +111,7 @@ def _team_stats(
             Submission.status == SubmissionStatus.scored,
             Submission.team_id.is_not(None),
             Submission.late.is_(False),
+            *fits(budget),
         )
         .group_by(Submission.team_id)
     ).all()
@@ -99,10 +120,14 @@ def _team_stats(
     return names, counts, last
 
 
-def compute(session: Session, challenge: Challenge, board: str) -> Leaderboard:
+def compute(
+    session: Session, challenge: Challenge, board: str, track: BoardTrack | None = None
+) -> Leaderboard:
+    """The board; with a track, the same board among the submissions that fit its budget."""
+    budget = track.max_parameters if track is not None else None
     order = Order.of(challenge)
     greater = order.greater
-    names, counts, last = _team_stats(session, challenge.id)
+    names, counts, last = _team_stats(session, challenge.id, budget)
     # Disqualified teams leave every board (their submissions stay, for the hosts).
     gone = set(
         session.scalars(
@@ -113,10 +138,12 @@ def compute(session: Session, challenge: Challenge, board: str) -> Leaderboard:
     )
     if board == "public" and not order.tie_breakers:
         best = public_best = [
-            r for r in _public_best_rows(session, challenge.id, greater) if r.team_id not in gone
+            r
+            for r in _public_best_rows(session, challenge.id, greater, budget)
+            if r.team_id not in gone
         ]
     else:  # the private board, or ties broken by other metrics: in Python
-        rows = [r for r in _scored_rows(session, challenge.id) if r.team_id not in gone]
+        rows = [r for r in _scored_rows(session, challenge.id, budget) if r.team_id not in gone]
         public_best = best_per_team(rows, "public", order)
         best = public_best
         if board != "public":
@@ -163,12 +190,17 @@ def compute(session: Session, challenge: Challenge, board: str) -> Leaderboard:
         state=challenge.state,
         generated_at=utcnow(),
         entries=entries,
-        baselines=baseline_rows(session, challenge.id, board),
+        baselines=baseline_rows(session, challenge.id, board, budget),
+        track=track.name if track is not None else None,
+        max_parameters=budget,
     )
 
 
-def baseline_rows(session: Session, challenge_id: int, board: str) -> list[BaselineEntry]:
-    """The scored baselines with their score on ``board`` (the caller gates the board)."""
+def baseline_rows(
+    session: Session, challenge_id: int, board: str, budget: int | None = None
+) -> list[BaselineEntry]:
+    """The scored baselines with their score on ``board`` (the caller gates the board);
+    on a track's board, those whose measured size fits its budget."""
     score = Submission.public_score if board == "public" else Submission.private_score
     rows = session.execute(
         select(Baseline.name, Baseline.description, score)
@@ -177,6 +209,7 @@ def baseline_rows(session: Session, challenge_id: int, board: str) -> list[Basel
             Baseline.challenge_id == challenge_id,
             Submission.status == SubmissionStatus.scored,
             score.is_not(None),
+            *fits(budget),
         )
         .order_by(Baseline.id)
     ).tuples()

@@ -5,9 +5,9 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import select
@@ -21,12 +21,22 @@ from server.deps import BearerCredentials, SessionDep, get_optional_user
 from server.exceptions import Forbidden
 from server.leaderboard import service
 from server.leaderboard.schemas import Leaderboard
+from server.leaderboard.tracks import find_track
 from server.models import Submission, Team, TeamMember, User
 from server.storage import get_blob_store
 
 router = APIRouter(prefix="/api/v1/challenges/{slug}", tags=["leaderboard"])
 
 CSV_COLUMNS = ["rank", "team", "score", "submissions", "last_submission_at"]
+TrackParam = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="A parameter-budget track of the challenge (its name): the same board "
+        "among the checkpoint submissions whose measured parameter count fits its budget",
+        examples=["tiny"],
+    ),
+]
 # A spreadsheet runs a cell that starts with one of these as a formula
 # ("=HYPERLINK(...)" as a team name): text cells get a leading apostrophe (OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -49,13 +59,15 @@ async def leaderboard(
     request: Request,
     credentials: BearerCredentials,
     board: Literal["public", "private"] = "public",
+    track: TrackParam = None,
 ) -> Response:
-    """Best public score per team; the private board once the challenge is finalized."""
+    """Best public score per team; the private board once the challenge is finalized.
+    With ``track``, that board among the submissions that fit the track's budget."""
     # A board that anyone may see comes from this process's memory, without a database
     # round trip or a thread hop: pages poll it and whole classrooms refresh it at once.
-    cached = None if credentials is not None else service.cached_board(slug, board)
+    cached = None if credentials is not None else service.cached_board(slug, board, track)
     if cached is None:
-        cached = await run_in_threadpool(_load_board, request, credentials, slug, board)
+        cached = await run_in_threadpool(_load_board, request, credentials, slug, board, track)
     headers = {"ETag": cached.etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
     if cached.etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
@@ -78,16 +90,18 @@ def _load_board(
     credentials: HTTPAuthorizationCredentials | None,
     slug: str,
     board: str,
+    track: str | None = None,
 ) -> service.CachedBoard:
     """The checked path, as the other routes' dependencies do it (token, drafts, private)."""
     with session_scope() as session:
         viewer = get_optional_user(request, session, credentials)
         challenge = get_challenge(session, slug, viewer)
+        found = find_track(challenge.tracks, challenge.slug, track)
         if board == "private" and not service.private_visible(
             challenge, access.can_manage(session, viewer, challenge)
         ):
             raise Forbidden("the private leaderboard is revealed when the challenge is finalized")
-        return service.get_cached(session, challenge, board)
+        return service.get_cached(session, challenge, board, found)
 
 
 def board_csv(board: Leaderboard, members: dict[str, list[tuple[str, str]]]) -> str:
@@ -137,12 +151,16 @@ def export(
     session: SessionDep,
     board: Literal["public", "private"] = "public",
     format: Literal["csv", "json"] = "csv",
+    track: TrackParam = None,
 ) -> Response:
     """Managers: a leaderboard as CSV or JSON (private before finalization too), with the
-    members of each team (usernames and student ids). Disqualified teams are not ranked."""
-    result = service.get_board(session, challenge, board)
+    members of each team (usernames and student ids). Disqualified teams are not ranked.
+    With ``track``, that track's board."""
+    found = find_track(challenge.tracks, challenge.slug, track)
+    result = service.get_board(session, challenge, board, found)
     members = team_members(session, challenge.id)
-    name = f"{challenge.slug}-{board}-leaderboard.{format}"
+    part = f"{board}-{found.name}" if found is not None else board
+    name = f"{challenge.slug}-{part}-leaderboard.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if format == "json":
         data = result.model_dump(mode="json")

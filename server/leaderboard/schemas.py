@@ -45,3 +45,9 @@ class Leaderboard(BaseModel):
         default=[],
         description="The hosts' reference rows with their score on this board: no rank, no team",
     )
+    track: str | None = Field(
+        default=None,
+        description="A parameter-budget track's board: only the checkpoint submissions whose "
+        "measured parameter count is at most max_parameters (null: the full board)",
+    )
+    max_parameters: int | None = Field(default=None, description="The track's budget")

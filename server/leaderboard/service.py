@@ -26,6 +26,7 @@ from server.config import get_settings
 from server.db import get_engine
 from server.leaderboard.board import compute
 from server.leaderboard.bump import BUMPED_BOARDS, bump_board, note_bump
+from server.leaderboard.tracks import BoardTrack, declared
 from server.models import (
     Challenge,
     ChallengeState,
@@ -74,6 +75,7 @@ class _Head:
     version: int
     read_at: float
     visibility: str = Visibility.public
+    tracks: tuple[BoardTrack, ...] = ()
 
     def key(self, board: str, now: datetime) -> tuple[int, str, str, int, str]:
         # The state in the key follows the deadline (a board shows whether it is closed).
@@ -138,11 +140,22 @@ def _read_head(session: Session, slug: str) -> _Head | None:
             Challenge.closes_at,
             Challenge.board_version,
             Challenge.visibility,
+            Challenge.tracks,
         ).where(Challenge.slug == slug)
     ).one_or_none()
     if row is None:
         return None
-    head = _Head(engine, row[0], row[1], row[2], row[3], int(row[4] or 0), started, row[5])
+    head = _Head(
+        engine,
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        int(row[4] or 0),
+        started,
+        row[5],
+        tuple(declared(row[6])),
+    )
     with _cache_lock:
         # A commit in this process that bumped the board while we read: do not keep
         # what we read (it may predate the commit); the next request reads again.
@@ -171,11 +184,16 @@ def _lookup(key: tuple[int, str, str, int, str]) -> CachedBoard | None:
         return cached
 
 
-def cached_board(slug: str, board: str) -> CachedBoard | None:
+def _board_key(board: str, track: BoardTrack | None) -> str:
+    return board if track is None else f"{board}.track.{track.key}"
+
+
+def cached_board(slug: str, board: str, track: str | None = None) -> CachedBoard | None:
     """A board anyone may see, from this process's memory alone (no database), or None.
 
     None when the challenge's version was not read within ``leaderboard_cache_seconds``,
-    the board is not cached, or it is not for everyone (drafts; private before finalize).
+    the board is not cached, or it is not for everyone (drafts; private before finalize);
+    also for a track the challenge does not declare (the checked path says so).
     """
     head = _fresh_head(get_engine(), slug, share_refresh=True)
     # Private challenges: every request goes through the viewer check (server.challenges.access).
@@ -183,16 +201,24 @@ def cached_board(slug: str, board: str) -> CachedBoard | None:
         return None
     if board == "private" and head.state != ChallengeState.finalized:
         return None
-    return _lookup(head.key(board, utcnow()))
+    found = None
+    if track is not None:
+        found = next((t for t in head.tracks if t.name == track), None)
+        if found is None:
+            return None
+    return _lookup(head.key(_board_key(board, found), utcnow()))
 
 
-def get_cached(session: Session, challenge: Challenge, board: str) -> CachedBoard:
+def get_cached(
+    session: Session, challenge: Challenge, board: str, track: BoardTrack | None = None
+) -> CachedBoard:
     """The board with its JSON, from the cache when the challenge's version matches.
 
     The version is read from the database at most once per ``leaderboard_cache_seconds``
     per process (every scoring, selection, rename or finalization bumps it, and a
     commit in this process drops what this process knew at once), so other
-    processes serve a new board within that time.
+    processes serve a new board within that time. A track's board (``track``, from
+    ``leaderboard.tracks.find_track``) is cached beside the full one, keyed on its budget.
     """
     engine = session.get_bind()
     assert isinstance(engine, Engine)
@@ -200,7 +226,7 @@ def get_cached(session: Session, challenge: Challenge, board: str) -> CachedBoar
     if head is None or head.challenge_id != challenge.id:
         head = _read_head(session, challenge.slug)
     assert head is not None
-    key = head.key(board, utcnow())
+    key = head.key(_board_key(board, track), utcnow())
     cached = _lookup(key)
     if cached is not None:
         return cached
@@ -211,15 +237,17 @@ def get_cached(session: Session, challenge: Challenge, board: str) -> CachedBoar
     with computing:
         cached = _lookup(key)
         if cached is None:
-            cached = _remember(key, compute(session, challenge, board))
+            cached = _remember(key, compute(session, challenge, board, track))
         with _cache_lock:
             _computing.pop(key, None)
         return cached
 
 
-def get_board(session: Session, challenge: Challenge, board: str) -> Leaderboard:
+def get_board(
+    session: Session, challenge: Challenge, board: str, track: BoardTrack | None = None
+) -> Leaderboard:
     """The board, from the per-process cache when the challenge's version matches."""
-    return get_cached(session, challenge, board).board
+    return get_cached(session, challenge, board, track).board
 
 
 def forget(challenge_ids: set[int]) -> None:

@@ -43,6 +43,9 @@ class Challenge(Base):
     late_submissions: Mapped[bool] = mapped_column(default=False)
     # Metrics computed besides ``metric`` (which ranks); they break ties in order.
     extra_metrics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Parameter-budget tracks: [{"name": "tiny", "max_parameters": 10000}, ...]; each is a
+    # board of its own among the checkpoints whose measured parameter count fits.
+    tracks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     max_team_size: Mapped[int] = mapped_column(default=4)
     final_selection_count: Mapped[int] = mapped_column(default=2)
     submission_kinds: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["csv"])

@@ -41,23 +41,25 @@ class _Entry:
     refreshing_since: float | None = None
 
 
-def _key(board: str | None, projector: bool, allow_signup: bool) -> Hashable:
-    return ("anonymous-page", board, projector, allow_signup)
+def _key(board: str | None, projector: bool, allow_signup: bool, track: str | None) -> Hashable:
+    return ("anonymous-page", board, projector, allow_signup, track)
 
 
-def _candidates(slug: str, board: str | None) -> list[CachedBoard]:
+def _candidates(slug: str, board: str | None, track: str | None) -> list[CachedBoard]:
     # The board a page shows: private once finalized (when asked or by default), else public.
     names = ["public"] if board == "public" else ["private", "public"]
-    found = (leaderboards.cached_board(slug, name) for name in names)
+    found = (leaderboards.cached_board(slug, name, track) for name in names)
     return [cached for cached in found if cached is not None]
 
 
-def cached_page(slug: str, board: str | None, page: Page) -> Response | None:
+def cached_page(
+    slug: str, board: str | None, page: Page, track: str | None = None
+) -> Response | None:
     """The anonymous page from memory (no database work), or None to render it."""
-    key = _key(board, page.projector, page.settings.allow_signup)
+    key = _key(board, page.projector, page.settings.allow_signup, track)
     ttl = page.settings.leaderboard_cache_seconds
     now = time.monotonic()
-    for cached in _candidates(slug, board):
+    for cached in _candidates(slug, board, track):
         entry = cached.renderings.get(key)
         if not isinstance(entry, _Entry):
             continue
@@ -76,7 +78,13 @@ def cached_page(slug: str, board: str | None, page: Page) -> Response | None:
     return None
 
 
-def render(page: Page, cached: CachedBoard, board: str | None, context: dict[str, Any]) -> Response:
+def render(
+    page: Page,
+    cached: CachedBoard,
+    board: str | None,
+    context: dict[str, Any],
+    track: str | None = None,
+) -> Response:
     """The challenge page; for a viewer with no account, also kept on its board."""
     if page.user is not None:
         return page.render("challenge.html", **context)
@@ -94,7 +102,8 @@ def render(page: Page, cached: CachedBoard, board: str | None, context: dict[str
             **context,
         )
     )
-    cached.renderings[_key(board, projector, allow_signup)] = _Entry(html, time.monotonic())
+    key = _key(board, projector, allow_signup, track)
+    cached.renderings[key] = _Entry(html, time.monotonic())
     return _respond(html)
 
 

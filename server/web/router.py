@@ -27,6 +27,7 @@ from server.challenges import service as challenges
 from server.challenges.service import is_accepting
 from server.exceptions import Forbidden, Invalid, NotFound, PodiumError
 from server.leaderboard import service as leaderboards
+from server.leaderboard.tracks import find_track
 from server.models import Challenge, ChallengeFile, ChallengeState, Role, Team, User, utcnow
 from server.models.base import RowId
 from server.queue.dispatch import dispatch
@@ -34,6 +35,7 @@ from server.scoring.metrics import get_metric
 from server.submissions import service as submissions
 from server.submissions.gate import page_submission_gate, receive_submission
 from server.submissions.router import MAX_MESSAGE_LENGTH, _safe_name
+from server.teaching import milestones
 from server.teams import service as teams
 from server.uploads import before_body
 from server.web import pagecache
@@ -90,15 +92,19 @@ def index(page: PageDep) -> Response:
 
 @router.get("/c/{slug}", response_class=HTMLResponse)
 def challenge_page(
-    slug: str, page: PageDep, board: Literal["public", "private"] | None = None
+    slug: str,
+    page: PageDep,
+    board: Literal["public", "private"] | None = None,
+    track: str | None = None,
 ) -> Response:
-    if page.user is None and (hit := pagecache.cached_page(slug, board, page)) is not None:
+    if page.user is None and (hit := pagecache.cached_page(slug, board, page, track)) is not None:
         return hit  # the same HTML for every anonymous reader, from memory
     session = page.session
     challenge = challenges.get_challenge(session, slug, page.user)
+    found_track = find_track(challenge.tracks, challenge.slug, track)
     revealed = _private_revealed(challenge)
     board_name = (board or "private") if revealed else "public"
-    cached_board = leaderboards.get_cached(session, challenge, board_name)
+    cached_board = leaderboards.get_cached(session, challenge, board_name, found_track)
     leaderboard = cached_board.board
     files = session.scalars(
         select(ChallengeFile)
@@ -143,7 +149,7 @@ def challenge_page(
         live=live,
         show_efficiency=show_efficiency,
     )
-    return pagecache.render(page, cached_board, board, context)
+    return pagecache.render(page, cached_board, board, context, track)
 
 
 @router.get("/c/{slug}/teams/{team:path}", response_class=HTMLResponse)
@@ -192,6 +198,7 @@ def team_page(slug: str, team: str, page: PageDep) -> Response:
         revealed=revealed,
         chart=chart,
         leader_name=leader_name,
+        milestones=milestones.for_entry(entry, public_board),
     )
 
 

@@ -342,9 +342,12 @@ def export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to a file, not stdout.")
     ] = None,
+    track: Annotated[
+        str | None, typer.Option("--track", help="A parameter-budget track's board.")
+    ] = None,
 ) -> None:
     """Export a full leaderboard, private scores included."""
-    data = get_client(ctx).export(slug, board.value, fmt.value)
+    data = get_client(ctx).export(slug, board.value, fmt.value, track=track)
     if output is None:
         typer.echo(data, nl=not data.endswith("\n"))
         return

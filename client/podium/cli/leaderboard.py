@@ -19,11 +19,19 @@ def leaderboard(
     ] = False,
     as_json: JsonFlag = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+    track: Annotated[
+        str | None,
+        typer.Option(
+            "--track",
+            help="A parameter-budget track of the challenge (e.g. tiny): only the "
+            "checkpoints whose measured parameter count fits its budget.",
+        ),
+    ] = None,
 ) -> None:
-    """Show a challenge's leaderboard."""
+    """Show a challenge's leaderboard (or one of its parameter-budget tracks)."""
     if as_json and as_csv:
         raise typer.BadParameter("choose one of --json and --csv")
-    board = get_client(ctx).leaderboard(slug, "private" if private else "public")
+    board = get_client(ctx).leaderboard(slug, "private" if private else "public", track=track)
     if as_json:
         print_json(board.raw)
         return
@@ -43,13 +51,18 @@ def leaderboard(
         )
         return
     baselines = [b for b in board.raw.get("baselines") or [] if isinstance(b, dict)]
+    on_track = ""
+    if board.raw.get("track"):
+        budget = board.raw.get("max_parameters")
+        limit = f" (at most {budget:,} parameters)" if isinstance(budget, int) else ""
+        on_track = f", track {board.raw['track']}{limit}"
     if not board.entries and not baselines:
-        typer.echo(f"The {board.board} leaderboard of {slug} is empty.")
+        typer.echo(f"The {board.board} leaderboard of {slug}{on_track} is empty.")
         return
     columns = ["rank", "team", board.metric or "score", *others, "submissions", "last"]
     if private:
         columns += ["public", "move"]
-    t = table(*columns, title=f"{slug}: {board.board} leaderboard")
+    t = table(*columns, title=f"{slug}: {board.board} leaderboard{on_track}")
     greater = board.greater_is_better is not False
     pending = sorted(baselines, key=lambda b: -b["score"] if greater else b["score"])
 

@@ -42,6 +42,7 @@ from server.teaching.router import router as teaching_router
 from server.teams.router import router as teams_router
 from server.web.account import pages as account_pages
 from server.web.manage import router as manage_pages
+from server.web.own import pages as own_pages
 from server.web.rendering import environment
 from server.web.router import install_web
 from server.workers.router import queue_router, worker_router
@@ -158,4 +159,5 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
     app.include_router(manage_pages)
     app.include_router(teaching_pages)
     app.include_router(account_pages)
+    app.include_router(own_pages)
     return app

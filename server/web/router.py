@@ -230,20 +230,6 @@ def _submissions_page(
     )
 
 
-@router.get("/c/{slug}/submissions", response_class=HTMLResponse)
-def my_submissions(
-    slug: str, page: PageDep, submitted: int | None = None, selected: int | None = None
-) -> Response:
-    page.require_user()
-    challenge = challenges.get_challenge(page.session, slug, page.user)
-    notice = None
-    if submitted is not None:
-        notice = f"Submission #{submitted} received."
-    elif selected is not None:
-        notice = "Final selection saved."
-    return _submissions_page(page, challenge, notice=notice)
-
-
 @router.post("/c/{slug}/submissions", response_class=HTMLResponse)
 @before_body(partial(page_submission_gate, login_required=LoginRequired))
 def upload(

@@ -426,6 +426,15 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         R(anon="login", worker="login", other=404, org=404, owner=303),
         data=lambda w, r: {"csrf_token": _csrf(w, r), "submission_ids": [w.submissions["a1"]]},
     ),
+    ("POST", "/c/{slug}/submissions/{submission_id}/cancel", ""): Row(
+        R(anon="login", worker="login", other=404, org=403, owner=409),
+        data=lambda w, r: {"csrf_token": _csrf(w, r)},
+        why="the cancel button: as POST /api/v1/submissions/{id}/cancel (this one is scored)",
+    ),
+    ("POST", "/c/{slug}/submissions/{submission_id}/cancel", "no csrf"): Row(
+        R(anon="login", worker="login", other=403, org=403, owner=403),
+        why="a cross-site form cannot cancel a team's submission",
+    ),
     ("POST", "/c/{slug}/join", ""): Row(
         R(anon="login", worker="login", other=303, org=403, owner=303),
         on="side",

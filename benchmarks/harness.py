@@ -108,8 +108,10 @@ class Database:
 
 
 @contextmanager
-def database(use_postgres: bool = False, name: str = "podium_bench") -> Iterator[Database]:
-    """A temporary data directory, with SQLite in it or a reset PostgreSQL database."""
+def database(use_postgres: bool = False, name: str = "") -> Iterator[Database]:
+    """A temporary data directory, with SQLite in it or a reset PostgreSQL database
+    (``name``, else ``PODIUM_BENCH_POSTGRES_DB``, else ``podium_bench``)."""
+    name = name or os.environ.get("PODIUM_BENCH_POSTGRES_DB", "podium_bench")
     folder = Path(tempfile.mkdtemp(prefix="podium-bench-"))
     try:
         db = Database(folder, postgres_url(name) if use_postgres else None)
@@ -171,7 +173,8 @@ def running_server(
     command = [str(SERVER_BIN), "serve", "--port", str(port), "--workers", str(workers)]
     profile = os.environ.get("PODIUM_BENCH_PROFILE")
     if profile:  # a py-spy profile of the server over the whole run (docs/benchmarks.md)
-        spy = [str(Path(sys.executable).with_name("py-spy")), "record", "-r", "250", "-f", "raw"]
+        binary = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        spy = [binary, "record", "-r", "250", "-f", "raw"]
         command = [*spy, "--nonblocking", "--subprocesses", "-o", profile, "--", *command]
     with open(log, "wb") as log_file:
         process = subprocess.Popen(

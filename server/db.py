@@ -16,6 +16,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 _engines: dict[str, Engine] = {}
 _sessionmakers: dict[str, sessionmaker[Session]] = {}
+_last: tuple[Settings, Engine] | None = None  # the settings last asked for, and their engine
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -50,11 +51,16 @@ def make_engine(url: str, busy_timeout_seconds: float = SQLITE_BUSY_TIMEOUT_MS /
 
 def get_engine(settings: Settings | None = None) -> Engine:
     """The engine for the configured database (one per URL per process)."""
+    global _last
     settings = settings or get_settings()
+    last = _last
+    if last is not None and last[0] is settings:
+        return last[1]  # the cached requests' path: no URL to build (SQLite: a realpath)
     url = settings.sqlalchemy_url
     if url not in _engines:
         _engines[url] = make_engine(url, settings.sqlite_busy_timeout_seconds)
         _sessionmakers[url] = sessionmaker(bind=_engines[url], expire_on_commit=False)
+    _last = (settings, _engines[url])
     return _engines[url]
 
 
@@ -79,6 +85,8 @@ def session_scope(settings: Settings | None = None) -> Iterator[Session]:
 
 
 def dispose_engines() -> None:
+    global _last
+    _last = None
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()

@@ -71,13 +71,13 @@ async def leaderboard(
     headers = {"ETag": cached.etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
     if cached.etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
-    if _accepts_gzip(request.headers.get("accept-encoding", "")):
+    if accepts_gzip(request.headers.get("accept-encoding", "")):
         headers["Content-Encoding"] = "gzip"
         return Response(cached.gzip_body, media_type="application/json", headers=headers)
     return Response(cached.body, media_type="application/json", headers=headers)
 
 
-def _accepts_gzip(accept_encoding: str) -> bool:
+def accepts_gzip(accept_encoding: str) -> bool:
     for coding in accept_encoding.lower().split(","):
         name, _, params = coding.partition(";")
         if name.strip() in ("gzip", "*"):

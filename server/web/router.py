@@ -39,7 +39,14 @@ from server.teaching import milestones
 from server.teams import service as teams
 from server.uploads import before_body
 from server.web import pagecache
-from server.web.context import LoginRequired, Page, PageDep, PageRoute, safe_next
+from server.web.context import (
+    LoginRequired,
+    Page,
+    PageDep,
+    PageRoute,
+    safe_next,
+    served_from_memory,
+)
 from server.web.history import chart_data, interleaved, public_points, team_history
 from server.web.rendering import STATIC_DIR, STATIC_URL, environment, time_left
 
@@ -91,14 +98,13 @@ def index(page: PageDep) -> Response:
 
 
 @router.get("/c/{slug}", response_class=HTMLResponse)
+@served_from_memory(pagecache.anonymous_hit)  # the same HTML for every anonymous reader
 def challenge_page(
     slug: str,
     page: PageDep,
     board: Literal["public", "private"] | None = None,
     track: str | None = None,
 ) -> Response:
-    if page.user is None and (hit := pagecache.cached_page(slug, board, page, track)) is not None:
-        return hit  # the same HTML for every anonymous reader, from memory
     session = page.session
     challenge = challenges.get_challenge(session, slug, page.user)
     found_track = find_track(challenge.tracks, challenge.slug, track)

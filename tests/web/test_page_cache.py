@@ -112,3 +112,33 @@ def test_pages_nobody_anonymous_may_see_are_never_served_from_memory(
     anonymous = browser_client()
     for _ in range(2):
         assert anonymous.get(f"/c/{draft.slug}").status_code == 404
+
+
+def test_cached_page_is_sent_gzipped_or_plain_and_stale_cookies_take_the_route(
+    long_cache: None,
+    api: TestClient,
+    open_challenge: ChallengeFixture,
+    participant_token: str,
+    browser_client: Callable[[], TestClient],
+) -> None:
+    slug, url = open_challenge.slug, f"/c/{open_challenge.slug}"
+    submit(api, participant_token, slug, open_challenge.predictions())
+    anonymous = browser_client()
+    assert anonymous.get(url).status_code == 200  # rendered and kept
+
+    zipped = anonymous.get(url, headers={"Accept-Encoding": "gzip"})
+    plain = anonymous.get(url, headers={"Accept-Encoding": "identity"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert zipped.text == plain.text and "paul" in plain.text
+    for response in (zipped, plain):
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-frame-options"] == "DENY"  # the security headers too
+
+    # A query the route refuses is refused, page in memory or not.
+    assert anonymous.get(f"{url}?board=other").status_code == 422
+    # A session cookie (here a stale one) goes through the route, which checks it.
+    anonymous.cookies.set("podium_session", "not-a-session")
+    status, html, queries = view(anonymous, url)
+    assert status == 200 and queries > 0 and "Your team" not in html and "paul" in html

@@ -1,7 +1,8 @@
 """The sandbox: run code we do not trust (a team's model) in a separate, confined process.
 
 - ``launcher`` (the parent side): a private working directory, an unused uid,
-  the child process, the wall-clock, disk and process watch, the clean-up.
+  the child process, the clean-up; ``supervise``: the watch while it runs
+  (wall clock from "ready", peak memory, disk) and how it ended.
 - ``host``: what this host offers (bubblewrap's mode, cgroups), the start-up
   log line, and what the sandbox is given (environment, read-only paths).
 - ``bwrap``: bubblewrap's command line (namespaces, binds, a fresh ``/proc``

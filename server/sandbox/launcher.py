@@ -10,6 +10,8 @@ wall-clock limit (counted from the moment the runtime is loaded, so that
 interpreter and torch start-up are never billed to the model), a cap on the
 disk the working folder may use, and the end of every process the model
 started, found by uid, not by process group (a model may call ``setsid``).
+The watching itself (clock, memory, disk, how it ended) is
+:mod:`server.sandbox.supervise`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import contextlib
 import json
 import logging
 import os
-import select
 import shutil
 import signal
 import stat
@@ -27,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -37,12 +38,20 @@ from server.sandbox.host import (
     _expose_paths,
     cgroup_support,
     clean_environment,
-    high_water_kb,
     isolation_available,
     root_path,
     startup_report,
 )
 from server.sandbox.isolation import Limits
+from server.sandbox.supervise import (
+    STARTUP_TIMEOUT_SECONDS,
+    SandboxError,
+    SandboxLimits,
+    SandboxRun,
+    Watched,
+    disk_used,
+    supervise,
+)
 from server.sandbox.uids import (
     UID_BASE,
     UID_COUNT,
@@ -57,6 +66,8 @@ __all__ = [
     "UID_COUNT",
     "Sandbox",
     "SandboxError",
+    "SandboxLimits",
+    "SandboxRun",
     "_processes_of",
     "clean_environment",
     "isolation_available",
@@ -67,46 +78,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RUNNER = Path(__file__).resolve().with_name("runner.py")
-# Interpreter + torch start-up, before the model's clock starts; ours, not the model's.
-STARTUP_TIMEOUT_SECONDS = 120.0
-POLL_SECONDS = 0.05
-DISK_CHECK_SECONDS = 0.1
-MAX_WORK_ENTRIES = 10_000
-LOG_TAIL_BYTES = 4000
-MAX_CHANNEL_BYTES = 64 * 1024
-
-
-class SandboxError(RuntimeError):
-    """The sandbox failed (a platform fault: never counted against a team)."""
-
-
-@dataclass(frozen=True)
-class SandboxLimits:
-    """Everything a run may use. Memory is on top of the runtime (Python + torch)."""
-
-    wall_seconds: float
-    memory_mb: int
-    cpu_seconds: float
-    file_size_bytes: int
-    disk_bytes: int
-    processes: int = 64
-    open_files: int = 512
-
-
-@dataclass
-class SandboxRun:
-    """How a run ended, as observed by the launcher (trustworthy)."""
-
-    exit_code: int | None
-    signal: int | None
-    killed_for: str | None  # "time" or "disk": the launcher stopped it
-    ready: dict[str, Any]
-    seconds: float  # wall-clock from "ready" to the end
-    startup_seconds: float  # from the start to "ready"
-    runtime_rss_kb: int  # resident memory of the loaded runtime, at "ready"
-    peak_rss_kb: int  # highest resident memory seen (VmHWM, sampled while it runs)
-    log_tail: str = ""
-    isolation: dict[str, bool] = field(default_factory=dict)
 
 
 def sandbox_root() -> Path:
@@ -145,7 +116,6 @@ class Sandbox:
         self._uid: _UidLease | None = None
         self._cgroup: cgroups.JobCgroup | None = None
         self._monitor: int | None = None  # the sandbox's pid 1 (bubblewrap's reaper)
-        self._watched = 0  # the sandbox process, whose memory the launcher samples
         self._placed: set[int] = set()  # inodes of the files we put in the folder
         self.job_dir = Path()
         self.work_dir = Path()
@@ -267,8 +237,16 @@ class Sandbox:
             finally:
                 os.close(write_end)
                 os.close(job_fd)
+            watched = Watched(
+                limits=limits,
+                started=started,
+                on_ready=lambda: self._on_ready(process.pid, limits.memory_mb),
+                disk_used=lambda: disk_used(self.work_dir, self._placed),
+                log=self.job_dir / "log",
+                reaper=self._monitor is not None,
+            )
             try:
-                return self._watch(process, read_end, limits, started)
+                return supervise(process, read_end, watched)
             finally:
                 self._stop(process)
                 os.close(read_end)
@@ -290,11 +268,9 @@ class Sandbox:
             "stderr": subprocess.STDOUT,
         }
         if mode is None or self.uid is None:  # weights, or a trusted machine
-            process = subprocess.Popen(
+            return subprocess.Popen(
                 argv, cwd=self.job_dir, pass_fds=(job_fd, channel), start_new_session=True, **popen
             )
-            self._watched = process.pid
-            return process
         support = cgroup_support()
         if support.parent is not None:
             self._cgroup = cgroups.JobCgroup(support.parent, self.job_dir.name, limits.processes)
@@ -310,15 +286,15 @@ class Sandbox:
             adopt=self._cgroup.add if self._cgroup is not None else None,
             **popen,
         )
-        self._watched = process.pid
         return process
 
-    def _on_ready(self, memory_mb: int) -> None:
-        """The runtime is loaded: watch the sandbox process itself; set the cgroup's memory."""
-        if self._monitor is not None:
-            self._watched = next(iter(bwrap.children(self._monitor)), self._watched)
+    def _on_ready(self, pid: int, memory_mb: int) -> int:
+        """The runtime is loaded: set the cgroup's memory; the pid to sample (the sandbox's own)."""
         if self._cgroup is not None:
             self._cgroup.limit_memory(memory_mb)
+        if self._monitor is not None:
+            return next(iter(bwrap.children(self._monitor)), pid)
+        return pid
 
     def _stop(self, process: subprocess.Popen[bytes]) -> None:
         if process.returncode is None:
@@ -329,142 +305,3 @@ class Sandbox:
             self._cgroup.remove()
         if self._uid is not None:
             kill_uid(self._uid.uid)
-
-    def _watch(
-        self, process: subprocess.Popen[bytes], channel: int, limits: SandboxLimits, started: float
-    ) -> SandboxRun:
-        try:
-            exited: int | None = os.pidfd_open(process.pid)  # readable once the child exits
-        except OSError:  # kernels before 5.3, some user-space kernels: poll instead
-            exited = None
-        status: int | None = None
-        messages = b""
-        channel_open = True
-        ready: dict[str, Any] | None = None
-        ready_at = started
-        deadline = started + STARTUP_TIMEOUT_SECONDS
-        killed_for = None
-        peak_kb = 0
-        next_disk_check = started
-        try:
-            while True:
-                waiting = ([exited] if exited is not None else []) + (
-                    [channel] if channel_open else []
-                )
-                timeout = max(0.0, min(deadline - time.monotonic(), POLL_SECONDS))
-                readable, _, _ = select.select(waiting, [], [], timeout)
-                if exited is None:
-                    pid, waited, _ = os.wait4(process.pid, os.WNOHANG)
-                    if pid:
-                        status = waited
-                if channel in readable:
-                    data = os.read(channel, MAX_CHANNEL_BYTES)
-                    channel_open = bool(data) and len(messages) < MAX_CHANNEL_BYTES
-                    messages += data
-                    if ready is None:
-                        ready = _first_message(messages)
-                        if ready is not None and ready.get("ready"):
-                            ready_at = time.monotonic()
-                            deadline = ready_at + limits.wall_seconds
-                            self._on_ready(limits.memory_mb)
-                if status is not None or (exited is not None and exited in readable):
-                    break
-                if time.monotonic() >= deadline:
-                    killed_for = "time" if ready is not None else "startup"
-                    break
-                if ready is not None:
-                    peak_kb = max(peak_kb, high_water_kb(self._watched))
-                    if time.monotonic() >= next_disk_check:
-                        next_disk_check = time.monotonic() + DISK_CHECK_SECONDS
-                        if self._disk_used() > limits.disk_bytes:
-                            killed_for = "disk"
-                            break
-        finally:
-            if exited is not None:
-                os.close(exited)
-        if killed_for is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-        if status is None:
-            _, status, _ = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        # bubblewrap's reaper exits with 128 + the signal that ended the sandbox process.
-        code = bwrap.returncode(process.returncode) if self._monitor else process.returncode
-        ended = time.monotonic()
-        if ready is None:
-            messages += _drain(channel)
-            ready = _first_message(messages)
-        log_tail = self._log_tail()
-        if killed_for == "startup" or ready is None or "setup_error" in ready:
-            why = (ready or {}).get("setup_error") or (
-                "start-up took too long" if killed_for == "startup" else "it exited during start-up"
-            )
-            raise SandboxError(f"the sandbox could not start: {why}\n{log_tail}")
-        return SandboxRun(
-            exit_code=code if code >= 0 else None,
-            signal=-code if code < 0 else None,
-            killed_for=killed_for,
-            ready=ready,
-            seconds=ended - ready_at,
-            startup_seconds=ready_at - started,
-            runtime_rss_kb=int(ready.get("runtime_rss_kb", 0)),
-            peak_rss_kb=peak_kb,
-            log_tail=log_tail,
-            isolation=dict(ready.get("isolation", {})),
-        )
-
-    def _disk_used(self) -> int:
-        """Bytes the run has written into its folder (infinite past too many entries)."""
-        total, entries = 0, 0
-        pending = [str(self.work_dir)]
-        while pending:
-            try:
-                scan = os.scandir(pending.pop())
-            except OSError:
-                continue
-            with scan:
-                for entry in scan:
-                    entries += 1
-                    if entries > MAX_WORK_ENTRIES:
-                        return sys.maxsize
-                    try:
-                        if entry.is_dir(follow_symlinks=False):
-                            pending.append(entry.path)
-                        elif entry.inode() not in self._placed:
-                            total += entry.stat(follow_symlinks=False).st_blocks * 512
-                    except OSError:
-                        continue
-        return total
-
-    def _log_tail(self) -> str:
-        try:
-            with open(self.job_dir / "log", "rb") as handle:
-                handle.seek(0, os.SEEK_END)
-                handle.seek(max(0, handle.tell() - LOG_TAIL_BYTES))
-                return handle.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-
-def _first_message(data: bytes) -> dict[str, Any] | None:
-    line, newline, _ = data.partition(b"\n")
-    if not newline:
-        return None
-    try:
-        message = json.loads(line)
-    except ValueError:
-        return {"setup_error": "garbled message from the sandbox"}
-    return message if isinstance(message, dict) else None
-
-
-def _drain(channel: int) -> bytes:
-    data = b""
-    while len(data) < MAX_CHANNEL_BYTES:
-        readable, _, _ = select.select([channel], [], [], 0)
-        if not readable:
-            break
-        chunk = os.read(channel, MAX_CHANNEL_BYTES)
-        if not chunk:
-            break
-        data += chunk
-    return data

@@ -10,10 +10,6 @@ CHECKED = ("server", "client/podium", "baselines", "benchmarks")
 # Exceptions, each with its reason (the module says it at its top too).
 ALLOWED = {
     "client/podium/_client.py": "one class, one method per API route: cohesive, read as a list",
-    "server/sandbox/launcher.py": (
-        "being split by the confinement work on the sandbox (bubblewrap, seccomp, uid pool "
-        "modules); remove this entry when it lands"
-    ),
 }
 
 

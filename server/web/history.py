@@ -1,7 +1,8 @@
 """A team's submission history and its best-public-score-over-time series.
 
-Only public scores enter the series: it is drawn for everyone. Private scores
-appear in the history rows only when the caller says they may (after finalize).
+Only public scores enter the series: it is drawn for everyone. Private scores,
+and the private values of the challenge's other metrics, appear in the history
+rows only when the caller says they may (after finalize).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ class HistoryRow:
     improved: bool
     selected: bool
     late: bool  # only in the team's own view (late ones are left out of the public one)
+    # The challenge's other metrics (metrics[1:]): name -> value; private ones as private_score.
+    extra_public: dict[str, float | None]
+    extra_private: dict[str, float | None]
     # Team-only details (None for other viewers).
     message: str | None
     error: str | None
@@ -63,6 +67,12 @@ def public_points(session: Session, team_id: int) -> list[tuple[datetime, float]
     return [(at, score) for at, score in rows if score is not None]
 
 
+def extra_values(submission: Submission, metrics: list[str], part: str) -> dict[str, float | None]:
+    """The other metrics' values of one part ("public" or "private"), None where unscored."""
+    values = (submission.extra_scores or {}).get(part) or {}
+    return {m: values.get(m) for m in metrics}
+
+
 def team_history(
     session: Session,
     team: Team,
@@ -78,6 +88,8 @@ def team_history(
             Submission.status == SubmissionStatus.scored, Submission.late.is_(False)
         )
     submissions = list(session.scalars(query.order_by(Submission.created_at, Submission.id)))
+    challenge = session.get(Challenge, team.challenge_id)
+    others = list(challenge.extra_metrics or []) if challenge is not None else []
     rows: list[HistoryRow] = []
     best: float | None = None
     for s in submissions:
@@ -98,6 +110,8 @@ def team_history(
                 improved=improved,
                 selected=s.selected_for_final if with_details else False,
                 late=s.late,
+                extra_public=extra_values(s, others, "public"),
+                extra_private=extra_values(s, others, "private") if with_private else {},
                 message=s.message if with_details else None,
                 error=s.error if with_details else None,
                 file_name=s.file_name if with_details else None,

@@ -105,7 +105,11 @@ def _load_board(
 
 
 def board_csv(board: Leaderboard, members: dict[str, list[tuple[str, str]]]) -> str:
-    """The board, with each team's members (usernames and student ids, ';'-separated)."""
+    """The board, with each team's members (usernames and student ids, ';'-separated).
+
+    The baseline rows follow the teams, as in the JSON export's ``baselines``: no rank
+    (an empty cell), their label ("Baseline · CNN (course)") for a team, their score.
+    """
     columns = CSV_COLUMNS + (["public_rank", "move"] if board.board == "private" else [])
     others = board.metrics[1:]  # the other metrics, as extra columns
     out = io.StringIO()
@@ -123,6 +127,9 @@ def board_csv(board: Leaderboard, members: dict[str, list[tuple[str, str]]]) -> 
                 spreadsheet_safe(";".join(s for _, s in people)),
             ]
         )
+    for baseline in board.baselines:
+        row: dict[str, object] = {"team": spreadsheet_safe(baseline.label), "score": baseline.score}
+        writer.writerow([row.get(c, "") for c in columns] + [""] * (len(others) + 2))
     return out.getvalue()
 
 
@@ -154,7 +161,8 @@ def export(
     track: TrackParam = None,
 ) -> Response:
     """Managers: a leaderboard as CSV or JSON (private before finalization too), with the
-    members of each team (usernames and student ids). Disqualified teams are not ranked.
+    members of each team (usernames and student ids) and the baseline rows, unranked
+    (CSV: after the teams, an empty rank). Disqualified teams are not ranked.
     With ``track``, that track's board."""
     found = find_track(challenge.tracks, challenge.slug, track)
     result = service.get_board(session, challenge, board, found)

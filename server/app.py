@@ -42,6 +42,9 @@ from server.teaching.router import router as teaching_router
 from server.teams.router import router as teams_router
 from server.web.account import pages as account_pages
 from server.web.manage import router as manage_pages
+from server.web.manage_news import router as manage_news_pages
+from server.web.manage_people import router as manage_people_pages
+from server.web.manage_submissions import router as manage_submission_pages
 from server.web.own import pages as own_pages
 from server.web.rendering import environment
 from server.web.router import install_web
@@ -156,6 +159,10 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
     install_fact_sheets(environment())
     install_meter(environment())
     app.include_router(insight_pages)
+    # Before manage_pages: its /manage/{slug}/{action} would take /manage/{slug}/people.
+    app.include_router(manage_people_pages)
+    app.include_router(manage_submission_pages)
+    app.include_router(manage_news_pages)
     app.include_router(manage_pages)
     app.include_router(teaching_pages)
     app.include_router(account_pages)

@@ -11,6 +11,7 @@ from server.deps import Organizer, SessionDep, SettingsDep, WorkerAuth
 from server.exceptions import NotFound
 from server.models.base import RowId
 from server.storage import get_blob_store
+from server.submissions.requeue import requeue_failed
 from server.workers import service
 from server.workers.schemas import (
     AttemptRef,
@@ -18,6 +19,8 @@ from server.workers.schemas import (
     HeartbeatRead,
     JobRead,
     QueueRead,
+    RequeueCreate,
+    RequeueRead,
     ResultCreate,
     ResultRead,
 )
@@ -76,3 +79,13 @@ def server_queue(session: SessionDep, organizer: Organizer) -> object:
 def challenge_queue(challenge: ManagedChallenge, session: SessionDep) -> object:
     """The scoring queue of one challenge (positions are server-wide)."""
     return service.queue_summary(session, challenge)
+
+
+@queue_router.post("/challenges/{slug}/queue/requeue", response_model=RequeueRead)
+def requeue(
+    challenge: ManagedChallenge, session: SessionDep, body: RequeueCreate | None = None
+) -> object:
+    """Queue again submissions that failed through a platform error (not the team's
+    fault): the ids given, or every one. A 409 names ids that are not such failures."""
+    wanted = body.submission_ids if body is not None else None
+    return RequeueRead(requeued=requeue_failed(session, challenge, wanted))

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from server.models.base import RowId
+
 # Token shape: "<worker name>:<uuid hex>" (see server.queue.state.claim).
 ATTEMPT_MAX_LENGTH = 128
 MAX_BOOTSTRAP_RESAMPLES = 10_000
@@ -121,3 +123,15 @@ class QueueRead(BaseModel):
         default=None, description="Messages waiting per Celery queue (Redis brokers)"
     )
     jobs: list[QueueJob] = Field(description="Queued and running submissions, oldest first")
+
+
+class RequeueCreate(BaseModel):
+    submission_ids: list[RowId] | None = Field(
+        default=None,
+        max_length=5000,
+        description="Platform failures to queue again; omitted: every one of the challenge",
+    )
+
+
+class RequeueRead(BaseModel):
+    requeued: list[int] = Field(description="The submissions queued again")

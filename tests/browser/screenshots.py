@@ -113,15 +113,59 @@ def build_demo_board() -> str:
     return DEMO_SLUG
 
 
+def add_console_examples(slug: str) -> None:
+    """What the console's pages show besides the board: a failed submission, an invitation."""
+    from sqlalchemy import select, update
+
+    from server.accounts import service as accounts
+    from server.challenges import people
+    from server.db import session_scope
+    from server.models import Challenge, Role, Submission, Team
+
+    with session_scope() as session:
+        challenge = session.scalar(select(Challenge).where(Challenge.slug == slug))
+        assert challenge is not None
+        accounts.create_user(
+            session, "zoe-student", None, Role.participant, display_name="Zoé Martin"
+        )
+        people.invite_users(session, challenge, ["zoe-student"])
+        team_id = session.scalar(select(Team.id).where(Team.name == "backprop-bandits"))
+        latest = session.scalar(
+            select(Submission.id)
+            .where(Submission.team_id == team_id)
+            .order_by(Submission.id.desc())
+            .limit(1)
+        )
+        session.execute(
+            update(Submission)
+            .where(Submission.id == latest)
+            .values(
+                status="failed",
+                public_score=None,
+                private_score=None,
+                platform_error=True,
+                error="scoring did not finish after 3 attempts (platform error); "
+                "this submission does not count against your limit",
+                error_detail="worker gpu-2: lease expired at attempt 3 (no heartbeat for 90 s)",
+            )
+        )
+
+
 def take_screenshots(out_dir: Path) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, start_live_server
 
     slug = build_demo_board()
+    add_console_examples(slug)
     shots = [
         (f"/c/{slug}", "leaderboard.png"),
         (f"/c/{slug}/teams/dropout-club", "team.png"),
+    ]
+    # The organizer console, signed in as the demo's organizer.
+    console = [
+        (f"/manage/{slug}/people", "console-people.png"),
+        (f"/manage/{slug}/submissions", "console-submissions.png"),
     ]
     written = []
     with start_live_server() as live, sync_playwright() as playwright:
@@ -135,6 +179,17 @@ def take_screenshots(out_dir: Path) -> list[Path]:
             page.wait_for_load_state("networkidle")
             target = out_dir / name
             page.screenshot(path=str(target))
+            written.append(target)
+        page.goto("/login")
+        page.get_by_label("Username").fill("organizer")
+        page.get_by_label("Password").fill("podium-demo-password")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state("networkidle")
+        for path, name in console:
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            target = out_dir / name
+            page.screenshot(path=str(target), full_page=True)
             written.append(target)
         browser.close()
     return written

@@ -54,6 +54,15 @@ def STRANGERS(ok: Status = 200) -> dict[str, Status]:
     return C(401, 403, 403, 403, 403, ok, 401)
 
 
+def PAGE_MANAGERS(ok: Status = 200) -> dict[str, Status]:
+    """A console page of the private course: MANAGERS, with the sign-in page for 401."""
+    return C("login", 404, 403, ok, 404, ok, "login")
+
+
+def PAGE_STRANGERS(ok: Status = 200) -> dict[str, Status]:
+    return C("login", 403, 403, 403, 403, ok, "login")
+
+
 # Seen by the invited and the managers; 404 for the others (bearer: a disabled token is 401).
 PRIVATE_API = C(404, 404, 200, 200, 404, 200, 401)
 PRIVATE_PAGE = C(404, 404, 200, 200, 404, 200, 404)
@@ -130,6 +139,20 @@ def _both(
     }
 
 
+def _pages(
+    method: str, path: str, ok: Status = 200, **kwargs: Any
+) -> dict[tuple[str, str, str], Row]:
+    """A console page (or form) on the private course and on the public challenge."""
+    data = kwargs.pop("data", None)
+    if method == "POST":
+        extra = data or (lambda w, r: {})
+        kwargs["data"] = lambda w, r: {"csrf_token": _csrf(w, r), **extra(w, r)}
+    return {
+        (method, path, "course"): Row(PAGE_MANAGERS(ok), on="course", **kwargs),
+        (method, path, "public"): Row(PAGE_STRANGERS(ok), on="public", **kwargs),
+    }
+
+
 ROSTER: Callable[[World, str], bytes] = lambda w, r: (  # noqa: E731
     f"username,display_name,email,student_id\n{_fresh('roll')},Ann Lee,ann@ens.fr,S1\n".encode()
 )
@@ -196,6 +219,50 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     **_both(
         "POST", "/api/v1/challenges/{slug}/teams/{team}/reinstate", params={"team": _disqualified}
     ),
+    # ---- the console's pages: the same answers as the API (404 where it is hidden) -------
+    **_pages("GET", "/manage/{slug}/people"),
+    **_pages("GET", "/manage/{slug}/submissions"),
+    **_pages("GET", "/manage/{slug}/queue"),
+    **_pages("GET", "/manage/{slug}/announcements"),
+    **_pages("GET", "/manage/{slug}/baselines"),
+    **_pages("GET", "/manage/{slug}/exports"),
+    **_pages("GET", "/manage/{slug}/exports/participants.csv"),
+    **_pages(
+        "POST",
+        "/manage/{slug}/people/roster",
+        files=lambda w, r: {"roster": ("r.csv", ROSTER(w, r), "text/csv")},
+    ),
+    **_pages("POST", "/manage/{slug}/people/reset-link", data=lambda w, r: {"username": "ivy"}),
+    **_pages("POST", "/manage/{slug}/people/hosts", 303, data=lambda w, r: {"username": "tess"}),
+    **_pages(
+        "POST",
+        "/manage/{slug}/people/hosts/remove",
+        303,
+        data=lambda w, r: {"username": _temp_host(w, r)},
+    ),
+    ("POST", "/manage/{slug}/people/requests", ""): Row(
+        PAGE_MANAGERS(303),
+        on="course",
+        data=lambda w, r: {
+            "csrf_token": _csrf(w, r),
+            "username": _pending_user(w, r),
+            "decision": "approve",
+        },
+    ),
+    **_pages(
+        "POST",
+        "/manage/{slug}/people/disqualify",
+        303,
+        data=lambda w, r: {"team": "ivy", "reason": "shared a file"},
+    ),
+    **_pages(
+        "POST",
+        "/manage/{slug}/people/reinstate",
+        303,
+        data=lambda w, r: {"team": _disqualified(w, r)},
+    ),
+    **_pages("POST", "/manage/{slug}/queue/requeue", 303, data=lambda w, r: {"every": "yes"}),
+    **_pages("POST", "/manage/{slug}/announcements", 303, data=lambda w, r: {"title": "Week 2"}),
     # ---- pages of one's own account ------------------------------------------------------
     ("GET", "/account", ""): Row(C("login", 200, 200, 200, 200, 200, "login")),
     ("GET", "/welcome/{secret}", ""): Row(
@@ -312,7 +379,7 @@ def _call(world: World, method: str, path: str, row: Row, role: str) -> Any:
         f"; podium_session={token}" if token else ""
     )
     kwargs: dict[str, Any] = {"headers": request_headers, "params": row.query}
-    for field in ("json", "content", "data"):
+    for field in ("json", "content", "data", "files"):
         builder = getattr(row, field)
         if builder is not None:
             kwargs[field] = builder(world, role)

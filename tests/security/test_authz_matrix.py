@@ -93,6 +93,14 @@ def _csv_upload(world: World, role: str) -> dict[str, Any]:
     return {"file": ("p.csv", io.BytesIO(content), "text/csv")}
 
 
+_roster_name = _fresh_name("pageroll")
+
+
+def _roster_upload(world: World, role: str) -> dict[str, Any]:
+    content = f"username,display_name\n{_roster_name(world, role)},Ann\n".encode()
+    return {"roster": ("roster.csv", io.BytesIO(content), "text/csv")}
+
+
 def _team_a_code(world: World, role: str) -> dict[str, str]:
     response = world.api.post(
         f"/api/v1/challenges/{world.slugs['side']}/team/invite",
@@ -102,9 +110,12 @@ def _team_a_code(world: World, role: str) -> dict[str, str]:
     return {"code": response.json()["code"]}
 
 
+_spare_name = _fresh_name("spare ")
+
+
 def _spare_baseline(world: World, role: str) -> str:
     """A baseline of the 'side' challenge to delete (a fresh one per call)."""
-    name = _fresh_name("spare ")(world, role)
+    name = _spare_name(world, role)
     response = world.api.post(
         f"/api/v1/challenges/{world.slugs['side']}/baselines",
         files=_csv_upload(world, role),
@@ -384,6 +395,9 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ),
     ("GET", "/api/v1/queue", ""): Row(ORGANIZERS()),
     ("GET", "/api/v1/challenges/{slug}/queue", ""): Row(ORGANIZERS()),
+    ("POST", "/api/v1/challenges/{slug}/queue/requeue", ""): Row(
+        ORGANIZERS(), on="side", json=lambda w, r: {}, why="no platform failure: an empty list"
+    ),
     # ---- pages (the session cookie; forms carry the CSRF token) -------------------------
     ("GET", "/", ""): Row(OPEN_TO_ALL),
     ("GET", "/c/{slug}", ""): Row(OPEN_TO_ALL),
@@ -504,6 +518,100 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         data=lambda w, r: {"confirmed": "yes"},
         why="a cross-site form post is refused before anything else",
     ),
+    # ---- console pages of one challenge: people, submissions, queue, news, exports -------
+    ("GET", "/manage/{slug}/people", ""): Row(CONSOLE()),
+    ("GET", "/manage/{slug}/people", "draft"): Row(
+        R(anon="login", worker="login", other=404, org=200, owner=404),
+        on="draft",
+        why="as GET .../participants: a draft does not exist for those who do not manage it",
+    ),
+    ("GET", "/manage/{slug}/submissions", ""): Row(CONSOLE()),
+    ("GET", "/manage/{slug}/submissions", "filtered"): Row(
+        CONSOLE(),
+        query={"team": "team-a", "status": "scored", "kind": "csv", "since": "2000-01-01"},
+    ),
+    ("GET", "/manage/{slug}/queue", ""): Row(CONSOLE()),
+    ("GET", "/manage/{slug}/announcements", ""): Row(CONSOLE()),
+    ("GET", "/manage/{slug}/baselines", ""): Row(CONSOLE()),
+    ("GET", "/manage/{slug}/exports", ""): Row(CONSOLE()),
+    ("GET", "/manage/{slug}/exports/participants.csv", ""): Row(CONSOLE()),
+    ("POST", "/manage/{slug}/people/roster", ""): Row(
+        CONSOLE(),
+        on="side",
+        files=_roster_upload,
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "invite": "yes"},
+        why="the answer shows the one-time links (and their CSV) once",
+    ),
+    ("POST", "/manage/{slug}/people/roster", "no csrf"): Row(
+        R(anon="login", worker="login", other=403, org=403, owner=403),
+        on="side",
+        files=_roster_upload,
+        why="checked before the body is read: sign-in and management; then the token",
+    ),
+    ("POST", "/manage/{slug}/people/reset-link", ""): Row(
+        CONSOLE(),
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "username": "alice"},
+        why="alice takes part in olga's challenges",
+    ),
+    ("POST", "/manage/{slug}/people/hosts", ""): Row(
+        CONSOLE(303),
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "username": "olga"},
+        why="the creator: a no-op",
+    ),
+    ("POST", "/manage/{slug}/people/hosts/remove", ""): Row(
+        CONSOLE(404),
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "username": "bob"},
+        why="bob hosts nothing (the API's 404, on the page)",
+    ),
+    ("POST", "/manage/{slug}/people/requests", ""): Row(
+        CONSOLE(303),
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "username": "bob", "decision": "approve"},
+        why="bob already takes part",
+    ),
+    ("POST", "/manage/{slug}/people/disqualify", "no csrf"): Row(
+        R(anon="login", worker="login", other=403, org=403, owner=403),
+        data=lambda w, r: {"team": "team-a", "reason": "a cross-site form"},
+        why="a cross-site form post is refused before anything else",
+    ),
+    ("POST", "/manage/{slug}/queue/requeue", ""): Row(
+        CONSOLE(303),
+        on="side",
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "every": "yes"},
+        why="no platform failure there: nothing to queue again",
+    ),
+    ("POST", "/manage/{slug}/queue/requeue", "not a platform failure"): Row(
+        CONSOLE(409),
+        on="side",
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "submission_ids": [w.submissions["a1"]]},
+        why="the service's 409: only platform failures of this challenge are requeued",
+    ),
+    ("POST", "/manage/{slug}/announcements", ""): Row(
+        CONSOLE(303),
+        on="side",
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "title": "News", "body": "*Hi*"},
+    ),
+    ("POST", "/manage/{slug}/announcements", "preview"): Row(
+        CONSOLE(),
+        on="side",
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "title": "N", "intent": "preview"},
+        why="a preview stores nothing",
+    ),
+    ("POST", "/manage/{slug}/announcements/delete", ""): Row(
+        CONSOLE(303),
+        on="side",
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "announcement_id": _spare_announcement(w, r)},
+    ),
+    ("POST", "/manage/{slug}/baselines", ""): Row(
+        CONSOLE(303),
+        on="side",
+        files=_csv_upload,
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "name": _fresh_name("page ")(w, r)},
+    ),
+    ("POST", "/manage/{slug}/baselines/delete", ""): Row(
+        CONSOLE(303),
+        on="side",
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "name": _spare_baseline(w, r)},
+    ),
     ("GET", "/account", ""): Row(R(anon="login", worker="login", other=200, org=200, owner=200)),
     ("POST", "/account/password", ""): Row(
         R(anon="login", worker="login", other=403, org=403, owner=403),
@@ -536,6 +644,13 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         ORGANIZERS(), json=lambda w, r: {"reason": "copied another team's file"}
     ),
     ("POST", "/api/v1/challenges/{slug}/teams/{team}/reinstate", ""): Row(ORGANIZERS()),
+    ("POST", "/manage/{slug}/people/disqualify", ""): Row(
+        CONSOLE(303),
+        data=lambda w, r: {"csrf_token": _csrf(w, r), "team": "team-a", "reason": "copied"},
+    ),
+    ("POST", "/manage/{slug}/people/reinstate", ""): Row(
+        CONSOLE(303), data=lambda w, r: {"csrf_token": _csrf(w, r), "team": "team-a"}
+    ),
 }
 
 # The anonymous CSRF nonce the matrix's browser holds (cookie ``podium_csrf``).

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from .._models import Challenge
 from .._rules import BundleError
 from ._errors import fail
+from ._fields import Late, Metrics, MinInterval, PerDay, PerWindow, Timezone, Total, fields_of
 from ._options import JsonFlag, Slug, YesFlag
 from ._output import print_json, size, text, when
 from ._state import get_client
@@ -54,7 +54,8 @@ ClosesAt = Annotated[
     str | None, typer.Option("--closes-at", help="ISO 8601, UTC if no offset.", callback=_timestamp)
 ]
 DailyLimit = Annotated[
-    int | None, typer.Option("--daily-limit", min=1, help="Submissions per team per UTC day.")
+    int | None,
+    typer.Option("--daily-limit", min=1, help="Submissions per team per day (= --per-day)."),
 ]
 TeamSize = Annotated[int | None, typer.Option("--team-size", min=1, help="Max team size.")]
 FinalSelection = Annotated[
@@ -80,55 +81,6 @@ Approval = Annotated[
 FromJson = Annotated[
     Path | None, typer.Option("--from-json", help="Read the fields from a JSON object file.")
 ]
-
-
-def _fields(
-    *,
-    from_json: Path | None,
-    title: str | None,
-    description: str | None,
-    description_file: Path | None,
-    metric: str | None,
-    opens_at: str | None,
-    closes_at: str | None,
-    daily_limit: int | None,
-    team_size: int | None,
-    final_selection: int | None,
-    kinds: str | None,
-    visibility: str | None = None,
-    email_domains: str | None = None,
-    approval: bool | None = None,
-) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    if from_json is not None:
-        loaded = json.loads(from_json.read_text(encoding="utf-8"))
-        if not isinstance(loaded, dict):
-            raise typer.BadParameter("--from-json must hold a JSON object")
-        fields.update(loaded)
-    if description is not None and description_file is not None:
-        raise typer.BadParameter("give --description or --description-file, not both")
-    if description_file is not None:
-        description = description_file.read_text(encoding="utf-8")
-    options: dict[str, Any] = {
-        "title": title,
-        "description": description,
-        "metric": metric,
-        "opens_at": opens_at,
-        "closes_at": closes_at,
-        "daily_submission_limit": daily_limit,
-        "max_team_size": team_size,
-        "final_selection_count": final_selection,
-        "submission_kinds": [k.strip() for k in kinds.split(",") if k.strip()] if kinds else None,
-        "visibility": visibility,
-        "allowed_email_domains": (
-            [d.strip() for d in email_domains.split(",") if d.strip()]
-            if email_domains is not None
-            else None
-        ),
-        "join_requires_approval": approval,
-    }
-    fields.update({k: v for k, v in options.items() if v is not None})
-    return fields
 
 
 def _show(challenge: Challenge, verb: str, as_json: bool) -> None:
@@ -160,6 +112,13 @@ def create(
     opens_at: OpensAt = None,
     closes_at: ClosesAt = None,
     daily_limit: DailyLimit = None,
+    per_day: PerDay = None,
+    per_window: PerWindow = None,
+    total: Total = None,
+    min_interval_seconds: MinInterval = None,
+    timezone: Timezone = None,
+    late_submissions: Late = None,
+    metrics: Metrics = None,
     team_size: TeamSize = None,
     final_selection: FinalSelection = None,
     kinds: Kinds = None,
@@ -169,7 +128,10 @@ def create(
     from_json: FromJson = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create a challenge (a draft), or everything from a bundle folder with --bundle."""
+    """Create a challenge (a draft), or everything from a bundle folder with --bundle.
+
+    With any of --per-day, --per-window, --total, --min-interval-seconds, the limits
+    are those given (and --daily-limit): no daily limit unless one says so."""
     if bundle is not None:
         _create_from_bundle(ctx, bundle, open_it, slug, as_json)
         return
@@ -177,7 +139,7 @@ def create(
         raise typer.BadParameter("give the challenge's SLUG, or --bundle DIR")
     if open_it:
         raise typer.BadParameter("--open goes with --bundle (or use `podium admin open`)")
-    fields = _fields(
+    fields = fields_of(
         from_json=from_json,
         title=title,
         description=description,
@@ -192,6 +154,13 @@ def create(
         visibility=visibility,
         email_domains=email_domains,
         approval=approval,
+        per_day=per_day,
+        per_window=per_window,
+        total=total,
+        min_interval_seconds=min_interval_seconds,
+        timezone=timezone,
+        late_submissions=late_submissions,
+        metrics=metrics,
     )
     fields["slug"] = slug
     fields.setdefault("title", slug)
@@ -227,6 +196,13 @@ def update(
     opens_at: OpensAt = None,
     closes_at: ClosesAt = None,
     daily_limit: DailyLimit = None,
+    per_day: PerDay = None,
+    per_window: PerWindow = None,
+    total: Total = None,
+    min_interval_seconds: MinInterval = None,
+    timezone: Timezone = None,
+    late_submissions: Late = None,
+    metrics: Metrics = None,
     team_size: TeamSize = None,
     final_selection: FinalSelection = None,
     kinds: Kinds = None,
@@ -236,8 +212,8 @@ def update(
     from_json: FromJson = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Change some fields of a challenge; the others stay as they are."""
-    fields = _fields(
+    """Change some fields of a challenge; the others stay as they are (limits too)."""
+    fields = fields_of(
         from_json=from_json,
         title=title,
         description=description,
@@ -252,7 +228,19 @@ def update(
         visibility=visibility,
         email_domains=email_domains,
         approval=approval,
+        per_day=per_day,
+        per_window=per_window,
+        total=total,
+        min_interval_seconds=min_interval_seconds,
+        timezone=timezone,
+        late_submissions=late_submissions,
+        metrics=metrics,
     )
+    if any(v is not None for v in (per_day, per_window, total, min_interval_seconds)):
+        # The API replaces every limit: keep the ones these options leave alone.
+        kept = {k: v for k, v in get_client(ctx).challenge(slug).limits.items() if v is not None}
+        daily = {"per_day": fields.pop("daily_submission_limit")} if daily_limit else {}
+        fields["limits"] = {**kept, **daily, **fields["limits"]}
     if not fields:
         raise typer.BadParameter("nothing to update: give at least one option")
     _show(get_client(ctx).update_challenge(slug, **fields), "Updated", as_json)

@@ -42,8 +42,10 @@ from server.teaching.router import router as teaching_router
 from server.teams.router import router as teams_router
 from server.web.account import pages as account_pages
 from server.web.manage import router as manage_pages
+from server.web.manage_data import router as manage_data_pages
 from server.web.manage_news import router as manage_news_pages
 from server.web.manage_people import router as manage_people_pages
+from server.web.manage_setup import router as manage_setup_pages
 from server.web.manage_submissions import router as manage_submission_pages
 from server.web.own import pages as own_pages
 from server.web.rendering import environment
@@ -163,6 +165,9 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
     app.include_router(manage_people_pages)
     app.include_router(manage_submission_pages)
     app.include_router(manage_news_pages)
+    # Before manage_pages: /manage/new and /manage/{slug}/edit are not /manage/{slug}/{action}.
+    app.include_router(manage_setup_pages)
+    app.include_router(manage_data_pages)
     app.include_router(manage_pages)
     app.include_router(teaching_pages)
     app.include_router(account_pages)

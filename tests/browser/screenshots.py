@@ -16,6 +16,7 @@ import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -151,6 +152,20 @@ def add_console_examples(slug: str) -> None:
         )
 
 
+def create_form_screenshot(page: Any, out_dir: Path) -> Path:
+    """The console's create form, signed in, after a wrong timezone: the inline message."""
+    page.goto("/manage/new")
+    page.get_by_label("Slug").fill("mnist-2027")
+    page.get_by_label("Title").fill("MNIST, spring 2027")
+    page.get_by_label("Description").fill("## Handwritten digits\n\nClassify **28x28** images.")
+    page.get_by_label("Timezone").fill("Europe/Parris")
+    page.get_by_role("button", name="Create the challenge").click()
+    page.wait_for_load_state("networkidle")
+    target = out_dir / "manage-new.png"
+    page.screenshot(path=str(target), full_page=True)
+    return target
+
+
 def take_screenshots(out_dir: Path) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
@@ -166,6 +181,7 @@ def take_screenshots(out_dir: Path) -> list[Path]:
     console = [
         (f"/manage/{slug}/people", "console-people.png"),
         (f"/manage/{slug}/submissions", "console-submissions.png"),
+        (f"/manage/{slug}/data", "manage-data.png"),
     ]
     written = []
     with start_live_server() as live, sync_playwright() as playwright:
@@ -191,6 +207,7 @@ def take_screenshots(out_dir: Path) -> list[Path]:
             target = out_dir / name
             page.screenshot(path=str(target), full_page=True)
             written.append(target)
+        written.append(create_form_screenshot(page, out_dir))
         browser.close()
     return written
 

@@ -136,17 +136,43 @@ def _spare_announcement(world: World, role: str) -> int:
     return int(response.json()["id"])
 
 
-def _bundle_zip(world: World, role: str) -> bytes:
+def _bundle_zip(world: World, role: str, prefix: str = "bundled-") -> bytes:
     """A bundle of a new challenge (a fresh slug per call)."""
     import zipfile
 
-    slug = _fresh_name("bundled-")(world, role)
+    slug = _fresh_name(prefix)(world, role)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("challenge.yaml", f"slug: {slug}\ntitle: B\nmetric: accuracy\n")
         archive.writestr("solution.csv", world.hidden.solution_csv())
         archive.writestr("files/train.csv", b"id,x\n0,1\n")
     return buffer.getvalue()
+
+
+_PAGED = _fresh_name("paged-")
+_CLONED = _fresh_name("cloned-")
+
+
+def _settings_form(world: World, role: str, **changes: str) -> dict[str, Any]:
+    """The console's create/edit form, complete and valid unless ``changes`` say otherwise."""
+    form: dict[str, Any] = {
+        "csrf_token": _csrf(world, role),
+        "slug": _PAGED(world, role),
+        "title": "Made in the browser",
+        "metric": "accuracy",
+        "visibility": "public",
+        "max_team_size": "4",
+        "final_selection_count": "2",
+        "limits.per_day": "5",
+        "submission_kinds": ["csv"],
+        "checkpoint_spec.input_shape": "1, 28, 28",
+        "checkpoint_spec.formats": ["safetensors"],
+    }
+    return form | changes
+
+
+def _page_upload(name: str, content: bytes) -> Builder:
+    return lambda world, role: {"file": (name, io.BytesIO(content), "application/octet-stream")}
 
 
 # ONE table: (method, path, variant) -> expected status per role. ``variant``
@@ -611,6 +637,78 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         CONSOLE(303),
         on="side",
         data=lambda w, r: {"csrf_token": _csrf(w, r), "name": _spare_baseline(w, r)},
+    ),
+    # ---- console setup pages (manage_setup.py, manage_data.py) -----------------------------
+    ("GET", "/manage/new", ""): Row(CONSOLE()),
+    ("POST", "/manage/new", ""): Row(CONSOLE(303), data=_settings_form),
+    ("POST", "/manage/new", "refused"): Row(
+        CONSOLE(422),
+        data=lambda w, r: _settings_form(w, r, title=""),
+        why="the API's schema refuses the form: it comes back with the messages",
+    ),
+    ("POST", "/manage/new", "no csrf"): Row(
+        R(anon="login", worker="login", other=403, org=403, owner=403),
+        data=lambda w, r: _settings_form(w, r, csrf_token=""),
+        why="a cross-site form post is refused",
+    ),
+    ("POST", "/manage/new/bundle", ""): Row(
+        CONSOLE(303),
+        files=lambda w, r: {
+            "file": ("b.zip", io.BytesIO(_bundle_zip(w, r, "page-bundled-")), "application/zip")
+        },
+        data=lambda w, r: {"csrf_token": _csrf(w, r)},
+        why="the sign-in and organizer checks run before the upload is read",
+    ),
+    ("GET", "/manage/{slug}/edit", ""): Row(CONSOLE()),
+    ("GET", "/manage/{slug}/edit", "draft"): Row(CONSOLE(), on="draft"),
+    ("POST", "/manage/{slug}/edit", ""): Row(
+        CONSOLE(422),
+        on="side",
+        data=lambda w, r: _settings_form(w, r, title=""),
+        why="a refused form changes nothing (saving: tests/web/test_manage_setup.py)",
+    ),
+    ("POST", "/manage/{slug}/edit", "no csrf"): Row(
+        R(anon="login", worker="login", other=403, org=403, owner=403),
+        on="side",
+        data=lambda w, r: _settings_form(w, r, csrf_token="", title=""),
+    ),
+    ("GET", "/manage/{slug}/clone", ""): Row(CONSOLE()),
+    ("POST", "/manage/{slug}/clone", ""): Row(
+        CONSOLE(303),
+        on="side",
+        data=lambda w, r: {
+            "csrf_token": _csrf(w, r),
+            "slug": _CLONED(w, r),
+            "title": "Copy",
+        },
+    ),
+    ("GET", "/manage/{slug}/data", ""): Row(CONSOLE()),
+    ("GET", "/manage/{slug}/data", "draft"): Row(CONSOLE(), on="draft"),
+    ("POST", "/manage/{slug}/data/files", ""): Row(
+        CONSOLE(303),
+        on="side",
+        files=_page_upload("notes.txt", b"read me\n"),
+        data=lambda w, r: {"csrf_token": _csrf(w, r)},
+        why="the sign-in, organizer and host checks run before the upload is read",
+    ),
+    ("POST", "/manage/{slug}/data/files", "draft"): Row(
+        CONSOLE(303),
+        on="draft",
+        files=_page_upload("notes.txt", b"read me\n"),
+        data=lambda w, r: {"csrf_token": _csrf(w, r)},
+    ),
+    ("POST", "/manage/{slug}/data/solution", ""): Row(
+        CONSOLE(422),
+        on="side",
+        files=_page_upload("s.csv", b"id,label,usage\n0,1,somewhere\n"),
+        data=lambda w, r: {"csrf_token": _csrf(w, r)},
+        why="past the checks, put_solution refuses it as PUT .../solution does",
+    ),
+    ("POST", "/manage/{slug}/data/hidden-inputs", ""): Row(
+        CONSOLE(422),
+        on="side",
+        files=_page_upload("h.npy", b"not an array"),
+        data=lambda w, r: {"csrf_token": _csrf(w, r)},
     ),
     ("GET", "/account", ""): Row(R(anon="login", worker="login", other=200, org=200, owner=200)),
     ("POST", "/account/password", ""): Row(

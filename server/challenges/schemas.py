@@ -13,6 +13,7 @@ from server.scoring.metrics import METRICS, get_metric
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 DOMAIN_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$"
 VisibilityName = Literal["public", "unlisted", "private"]
+AtlasVisibilityName = Literal["live", "after_finalize"]
 EmailDomains = Annotated[
     list[Annotated[str, Field(pattern=DOMAIN_PATTERN, max_length=253)]],
     Field(
@@ -215,6 +216,11 @@ class ChallengeBase(BaseModel):
         default=False, description="Joining makes a request that a host approves or rejects"
     )
     tracks: Tracks = Field(default_factory=list)
+    atlas_visibility: AtlasVisibilityName = Field(
+        default="live",
+        description="The class atlas for participants: live, or only after finalize (hosts "
+        "always see it)",
+    )
 
     _utc = field_validator("opens_at", "closes_at")(_as_utc)
     _tz = field_validator("timezone")(_known_timezone)
@@ -278,6 +284,7 @@ class ChallengeUpdate(BaseModel):
     allowed_email_domains: EmailDomains | None = None
     join_requires_approval: bool | None = None
     tracks: Tracks | None = Field(default=None, description="Replaces every track")
+    atlas_visibility: AtlasVisibilityName | None = None
     webhooks: Webhooks | None = Field(
         default=None,
         description="Discord/Slack notifications: a URL left out is kept, a null removes it",
@@ -353,6 +360,7 @@ class ChallengeRead(BaseModel):
     allowed_email_domains: list[str]
     join_requires_approval: bool
     tracks: list[Track]
+    atlas_visibility: str
     state: str
     accepting_submissions: bool
     has_solution: bool

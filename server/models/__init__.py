@@ -2,7 +2,13 @@
 
 from server.models.access import AccessStatus, ChallengeAccess, ChallengeHost
 from server.models.base import Base, utcnow
-from server.models.challenge import Challenge, ChallengeFile, ChallengeState, Visibility
+from server.models.challenge import (
+    AtlasVisibility,
+    Challenge,
+    ChallengeFile,
+    ChallengeState,
+    Visibility,
+)
 from server.models.extras import Announcement, Baseline
 from server.models.outbox import OutboxMessage, OutboxStatus
 from server.models.submission import UNFINISHED, Submission, SubmissionStatus
@@ -10,6 +16,7 @@ from server.models.team import Team, TeamMember
 from server.models.user import ApiToken, LoginFailure, RefusedUpload, Role, User
 
 __all__ = [
+    "AtlasVisibility",
     "UNFINISHED",
     "AccessStatus",
     "Announcement",

@@ -16,6 +16,11 @@ class Visibility(StrEnum):
     private = "private"  # only admins, its hosts and invited users; 404 for everyone else
 
 
+class AtlasVisibility(StrEnum):
+    live = "live"  # participants see the class atlas while the challenge runs
+    after_finalize = "after_finalize"  # hosts only until finalize, then everyone
+
+
 class ChallengeState(StrEnum):
     draft = "draft"
     open = "open"
@@ -65,6 +70,8 @@ class Challenge(Base):
     invite_code: Mapped[str | None] = mapped_column(String(32), unique=True, default=None)
     allowed_email_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
     join_requires_approval: Mapped[bool] = mapped_column(default=False)
+    # Who sees the class atlas before finalize (server.teaching.atlas.check_visible).
+    atlas_visibility: Mapped[str] = mapped_column(String(16), default=AtlasVisibility.live)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), default=None
     )

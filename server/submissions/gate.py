@@ -15,7 +15,7 @@ before its body is read.
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from fastapi import Request
 from sqlalchemy import func, select
@@ -69,6 +69,7 @@ def receive_submission(
     message: str,
     kind: str,
     config: BinaryIO | None,
+    metadata: dict[str, Any] | None = None,
 ) -> tuple[Submission, list[LimitUse]]:
     """Stage the upload and create the submission (API and page); a refused file
     is deleted and its bytes count against the uploader's daily budget."""
@@ -76,7 +77,16 @@ def receive_submission(
     with store.stage_file(upload, get_settings().max_upload_bytes) as staged:
         try:
             return create_submission(
-                session, challenge, user, staged, file_name, message, kind, config, store
+                session,
+                challenge,
+                user,
+                staged,
+                file_name,
+                message,
+                kind,
+                config,
+                store,
+                metadata=metadata,
             )
         except (Invalid, LimitReached):
             session.rollback()  # SQLite: let go of the write lock before recording

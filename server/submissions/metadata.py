@@ -34,6 +34,13 @@ DOCUMENTED_KEYS = (
     "curve",
 )
 CURVE_KEYS = ("epoch", "train_loss", "val_loss", "val_metric")
+# A checkpoint's model config (model.json, baselines.models.ModelConfig) -> fact sheet key.
+ARCHITECTURE_KEYS = {
+    "family": "model",
+    "hidden": "hidden_sizes",
+    "activation": "activation",
+    "dropout": "dropout",
+}
 
 
 def _reject_constant(name: str) -> float:
@@ -156,3 +163,22 @@ def extra(metadata: dict[str, Any] | None) -> list[tuple[str, str]]:
         for k, v in metadata.items()
         if k not in DOCUMENTED_KEYS
     ]
+
+
+def with_architecture(
+    metadata: dict[str, Any] | None, config: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The fact sheet, with the architecture keys that a checkpoint's ``model.json``
+    gives and the sheet does not (what the team sent always wins)."""
+    if not config:
+        return metadata
+    filled = dict(metadata or {})
+    for source, key in ARCHITECTURE_KEYS.items():
+        if key in filled or config.get(source) is None:
+            continue
+        try:
+            validate({key: config[source]})
+        except Invalid:
+            continue  # not something a fact sheet can hold: leave it to model.json
+        filled[key] = config[source]
+    return filled or metadata

@@ -62,8 +62,8 @@ def submit(
         message,
         kind,
         config.file if config is not None else None,
+        metadata=run_metadata,
     )
-    submission.run_metadata = run_metadata
     # The job goes out only once the row is committed: a worker must find it.
     session.commit()
     dispatch([submission.id], settings=settings)

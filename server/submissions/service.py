@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.challenges import access
 from server.challenges.service import is_accepting
+from server.checkpoints.formats import read_config
 from server.checkpoints.upload import validate_checkpoint_upload
 from server.exceptions import Conflict, Forbidden, Invalid, NotFound
 from server.leaderboard.bump import bump_board
@@ -27,6 +28,7 @@ from server.scoring.predictions import PredictionError, read_predictions
 from server.scoring.solution import load_solution
 from server.storage import BlobStore, StagedBlob, StoredBlob
 from server.submissions import quota
+from server.submissions.metadata import with_architecture
 from server.submissions.quota import lock_teams
 from server.submissions.schemas import LimitLeft, SubmissionRead
 from server.teams.service import join_challenge, team_of
@@ -147,11 +149,13 @@ def create_submission(
     kind: str,
     config: BinaryIO | None,
     store: BlobStore,
+    metadata: dict[str, Any] | None = None,
 ) -> tuple[Submission, list[quota.LimitUse]]:
     """Validate and record a submission; returns it with where the team stands now.
 
     ``upload`` joins the blob store only once accepted (the caller discards it
-    otherwise), so a refused file leaves nothing behind.
+    otherwise), so a refused file leaves nothing behind. ``metadata`` is the
+    validated fact sheet; a checkpoint's model config fills its architecture keys.
     """
     now = utcnow()
     if kind not in challenge.submission_kinds:
@@ -166,6 +170,9 @@ def create_submission(
         validate_csv(challenge, blob, store)
     else:
         config_sha256 = validate_checkpoint_upload(challenge, blob, config, file_name, store)
+        if config_sha256 is not None:
+            model_json = read_config(store.path_for(config_sha256).read_bytes())
+            metadata = with_architecture(metadata, model_json)
     team = team_of(session, challenge, user) or join_challenge(session, challenge, user)
     if team.disqualified_at is not None:
         raise Forbidden(f"your team is disqualified: {team.disqualified_reason}")
@@ -185,6 +192,7 @@ def create_submission(
         status=SubmissionStatus.queued,
         created_at=now,
         late=late,
+        run_metadata=metadata,
     )
     session.add(submission)
     session.flush()

@@ -4,7 +4,8 @@ Every chart groups the scored team submissions that carry a fact sheet and
 gives, for every group, the number of submissions behind it and their mean
 score. Before finalize only public scores are used (the public→private gap
 appears only once the challenge is finalized), so the atlas never reveals a
-private value early.
+private value early. Hosts may keep the atlas from participants until
+finalize (``atlas_visibility``): :func:`check_visible`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import Challenge, ChallengeState, Submission, SubmissionStatus
+from server.challenges import access
+from server.exceptions import Forbidden
+from server.models import (
+    AtlasVisibility,
+    Challenge,
+    ChallengeState,
+    Submission,
+    SubmissionStatus,
+    User,
+)
 from server.scoring.metrics import get_metric
 from server.submissions.metadata import is_number
 
@@ -197,6 +207,27 @@ def build_atlas(challenge: Challenge, rows: Iterable[Row]) -> Atlas:
         submissions=len(rows),
         charts=charts,
     )
+
+
+HIDDEN_UNTIL_FINALIZE = (
+    "the class atlas of this challenge opens once the challenge is finalized "
+    "(its hosts set atlas_visibility to 'after_finalize')"
+)
+
+
+def is_visible(session: Session, viewer: User | None, challenge: Challenge) -> bool:
+    """Live atlases to everyone who sees the challenge; the others to its hosts until
+    finalize, then to everyone."""
+    if challenge.atlas_visibility != AtlasVisibility.after_finalize:
+        return True
+    if challenge.state == ChallengeState.finalized:
+        return True
+    return access.can_manage(session, viewer, challenge)
+
+
+def check_visible(session: Session, viewer: User | None, challenge: Challenge) -> None:
+    if not is_visible(session, viewer, challenge):
+        raise Forbidden(HIDDEN_UNTIL_FINALIZE)
 
 
 def atlas(session: Session, challenge: Challenge) -> Atlas:

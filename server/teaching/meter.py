@@ -13,8 +13,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from jinja2 import Environment
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from server.models import Challenge, ChallengeState, Submission, SubmissionStatus
+from server.models import Challenge, ChallengeState, Submission, SubmissionStatus, Team
 from server.scoring.metrics import get_metric
 from server.submissions.metadata import is_number
 
@@ -69,6 +71,19 @@ def meter(challenge: Challenge, submissions: Iterable[Submission]) -> list[Meter
 
 def meter_data(challenge: Challenge, submissions: Iterable[Submission]) -> list[dict[str, Any]]:
     return [asdict(point) for point in meter(challenge, submissions)]
+
+
+def team_meter(
+    session: Session, challenge: Challenge, team: Team, with_details: bool
+) -> list[dict[str, Any]]:
+    """The meter of a team's page: its scored submissions, late ones only for the team
+    itself and the hosts (a public page leaves them out, as its history does)."""
+    query = select(Submission).where(
+        Submission.team_id == team.id, Submission.status == SubmissionStatus.scored
+    )
+    if not with_details:
+        query = query.where(Submission.late.is_(False))
+    return meter_data(challenge, session.scalars(query))
 
 
 def install(env: Environment) -> None:

@@ -36,6 +36,7 @@ from server.submissions import service as submissions
 from server.submissions.gate import page_submission_gate, receive_submission
 from server.submissions.router import MAX_MESSAGE_LENGTH, _safe_name
 from server.teaching import milestones
+from server.teaching.meter import team_meter
 from server.teams import service as teams
 from server.uploads import before_body
 from server.web import pagecache
@@ -205,6 +206,7 @@ def team_page(slug: str, team: str, page: PageDep) -> Response:
         chart=chart,
         leader_name=leader_name,
         milestones=milestones.for_entry(entry, public_board),
+        meter=team_meter(session, challenge, found, with_details),
     )
 
 

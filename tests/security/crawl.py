@@ -31,9 +31,19 @@ def parameter_values(world: World) -> dict[str, list[str]]:
     }
 
 
-def _query_variants(openapi: dict[str, Any], path: str) -> list[dict[str, str]]:
+def _compare_variants(world: World) -> list[dict[str, str]]:
+    """The side-by-side page: neighbouring pairs of the world's submissions (own and
+    others'); a few, so that the crawl stays under MAX_URLS."""
+    ids = [str(i) for i in world.submissions.values()]
+    pairs = list(zip(ids, ids[1:], strict=False)) + [(ids[-1], ids[0])]
+    return [{}] + [{"a": a, "b": b} for a, b in pairs]
+
+
+def _query_variants(openapi: dict[str, Any], path: str, world: World) -> list[dict[str, str]]:
     """Every combination of the enumerated query parameters of a GET operation."""
     operation = openapi.get("paths", {}).get(path, {}).get("get")
+    if path.endswith("/submissions/compare"):
+        return _compare_variants(world)
     if operation is None:
         if path.startswith("/c/"):  # pages: the query parameters they take
             return [{}, {"board": "private"}, {"board": "private", "projector": "1"}]
@@ -66,7 +76,7 @@ def route_urls(world: World) -> Iterator[tuple[str, dict[str, str]]]:
             url = path
             for name, value in zip(names, combo, strict=True):
                 url = re.sub(r"{" + name + r"(?::[^}]*)?}", value, url)
-            for query in _query_variants(openapi, path):
+            for query in _query_variants(openapi, path, world):
                 yield url, query
 
 

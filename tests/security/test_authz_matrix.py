@@ -63,7 +63,7 @@ Builder = Callable[[World, str], Any]
 class Row:
     expect: dict[str, Status]
     on: str = "main"
-    query: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] | Builder = field(default_factory=dict)
     json: Builder | None = None
     content: Builder | None = None
     files: Builder | None = None
@@ -392,6 +392,11 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ("GET", "/api/v1/challenges/{slug}/atlas", ""): Row(
         PUBLIC, why="aggregates of public scores only until finalized (the leak crawl checks)"
     ),
+    ("GET", "/api/v1/challenges/{slug}/atlas", "after finalize"): Row(
+        R(anon=403, worker=401, other=403, org=200, owner=403),
+        on="side",
+        why="atlas_visibility after_finalize: its hosts only until finalized",
+    ),
     # ---- notifications ------------------------------------------------------------------
     ("GET", "/api/v1/challenges/{slug}/webhooks", ""): Row(
         ORGANIZERS(), why="webhook URLs are secrets (anyone holding one can post)"
@@ -448,6 +453,25 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ("GET", "/c/{slug}/shake-up", "finalized"): Row(OPEN_TO_ALL, on="finalized"),
     ("GET", "/c/{slug}/atlas", ""): Row(
         OPEN_TO_ALL, why="aggregates of public scores only until finalized (the leak crawl checks)"
+    ),
+    ("GET", "/c/{slug}/atlas", "after finalize"): Row(
+        R(anon=403, worker=403, other=403, org=200, owner=403),
+        on="side",
+        why="atlas_visibility after_finalize: its hosts only until finalized",
+    ),
+    ("GET", "/c/{slug}/submissions/compare", ""): Row(
+        R(anon="login", worker="login", other=200, org=200, owner=200),
+        why="without a and b: a form listing the viewer's own submissions",
+    ),
+    ("GET", "/c/{slug}/submissions/compare", "team A's two"): Row(
+        R(anon="login", worker="login", other=404, org=200, owner=200),
+        query=lambda w, r: {"a": str(w.submissions["a1"]), "b": str(w.submissions["a2"])},
+        why="only the team's own submissions (its hosts: any of the challenge's)",
+    ),
+    ("GET", "/c/{slug}/submissions/compare", "one of another challenge"): Row(
+        R(anon="login", worker="login", other=404, org=404, owner=404),
+        on="side",
+        query=lambda w, r: {"a": str(w.submissions["a1"]), "b": str(w.submissions["a2"])},
     ),
     ("GET", "/c/{slug}/submissions", ""): Row(
         R(anon="login", worker="login", other=200, org=200, owner=200)
@@ -837,7 +861,8 @@ def call(world: World, method: str, path: str, row: Row, role: str) -> Any:
     # A browser of this role: its session cookie (pages read only the cookie) and the nonce.
     token = world.tokens.get(role)
     headers["Cookie"] = f"podium_csrf={NONCE}" + (f"; podium_session={token}" if token else "")
-    kwargs: dict[str, Any] = {"headers": headers, "params": row.query, "follow_redirects": False}
+    query = row.query(world, role) if callable(row.query) else row.query
+    kwargs: dict[str, Any] = {"headers": headers, "params": query, "follow_redirects": False}
     if row.json is not None:
         kwargs["json"] = row.json(world, role)
     if row.content is not None:

@@ -199,6 +199,10 @@ def test_the_detectors_fire_on_what_organizers_and_finalized_boards_show(world: 
     for value in world.private_scores:
         assert repr(value) in text, f"private score {value!r} not found after finalize"
     assert "non-null $.entries[0].public_rank" in text, "private board ranks not found"
+    # The side-by-side page is in the crawl: after finalize it shows private scores.
+    assert any("/submissions/compare?" in f and "private score" in f for f in findings), (
+        "the side-by-side page's private scores not found after finalize"
+    )
 
 
 def test_the_detectors_recognise_every_form_of_the_hidden_data() -> None:

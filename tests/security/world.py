@@ -211,7 +211,9 @@ def build_world(api: TestClient, make_user: Callable[..., str], full: bool = Tru
     slugs = {"main": main}
     if full:
         slugs["to_finalize"] = new_challenge(api, organizer, hidden, "to-finalize")
-        slugs["side"] = new_challenge(api, organizer, hidden, "side", max_team_size=10)
+        slugs["side"] = new_challenge(
+            api, organizer, hidden, "side", max_team_size=10, atlas_visibility="after_finalize"
+        )
         slugs["draft"] = new_challenge(api, organizer, hidden, "draft", state=None)
         slugs["finalized"] = new_challenge(api, organizer, hidden, "finalized")
 

@@ -89,6 +89,7 @@ def fields_of(
     timezone: str | None = None,
     late_submissions: bool | None = None,
     metrics: str | None = None,
+    atlas: str | None = None,
 ) -> dict[str, Any]:
     """The API fields the options set, over those of --from-json (limits: merged)."""
     fields: dict[str, Any] = {}
@@ -118,6 +119,7 @@ def fields_of(
             else None
         ),
         "join_requires_approval": approval,
+        "atlas_visibility": atlas,
         "timezone": timezone,
         "late_submissions": late_submissions,
         "metrics": [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,

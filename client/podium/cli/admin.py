@@ -78,6 +78,12 @@ Approval = Annotated[
     bool | None,
     typer.Option("--approval/--no-approval", help="Hosts approve each participant."),
 ]
+Atlas = Annotated[
+    str | None,
+    typer.Option(
+        "--atlas", help="Class atlas for participants: live, or after_finalize (hosts always)."
+    ),
+]
 FromJson = Annotated[
     Path | None, typer.Option("--from-json", help="Read the fields from a JSON object file.")
 ]
@@ -125,6 +131,7 @@ def create(
     visibility: Visibility = None,
     email_domains: EmailDomains = None,
     approval: Approval = None,
+    atlas: Atlas = None,
     from_json: FromJson = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -161,6 +168,7 @@ def create(
         timezone=timezone,
         late_submissions=late_submissions,
         metrics=metrics,
+        atlas=atlas,
     )
     fields["slug"] = slug
     fields.setdefault("title", slug)
@@ -209,6 +217,7 @@ def update(
     visibility: Visibility = None,
     email_domains: EmailDomains = None,
     approval: Approval = None,
+    atlas: Atlas = None,
     from_json: FromJson = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -235,6 +244,7 @@ def update(
         timezone=timezone,
         late_submissions=late_submissions,
         metrics=metrics,
+        atlas=atlas,
     )
     if any(v is not None for v in (per_day, per_window, total, min_interval_seconds)):
         # The API replaces every limit: keep the ones these options leave alone.

@@ -484,6 +484,10 @@ def test_admin_create_and_update(fake: FakeAPI, tmp_path: Path) -> None:
     assert run(fake, "admin", "create", "x", "--closes-at", "tomorrow").exit_code == 2
     update = run(fake, "admin", "update", "mnist", "--team-size", "2")
     assert update.exit_code == 0 and json_of(fake.requests[-1]) == {"max_team_size": 2}
+    hidden = run(fake, "admin", "update", "mnist", "--atlas", "after_finalize")
+    assert hidden.exit_code == 0 and json_of(fake.requests[-1]) == {
+        "atlas_visibility": "after_finalize"
+    }
     assert run(fake, "admin", "update", "mnist").exit_code == 2
     assert "Opened mnist: open" in run(fake, "admin", "open", "mnist").stdout
     assert "Closed mnist: closed" in run(fake, "admin", "close", "mnist").stdout

@@ -182,6 +182,9 @@ def command(
         for path in sorted(glob.glob(pattern)):
             args += ["--dev-bind", path, path]
     args += ["--remount-ro", "/dev"]
+    # A fresh /tmp first, so that what is exposed below it (a checkout, a
+    # virtualenv or a data directory under /tmp) is bound on top, not covered.
+    args += ["--tmpfs", "/tmp"]
     exposed = sorted((expose or {}).items(), key=lambda item: (item[0].count("/"), item[0]))
     # Folders above what is bound: made here, open to all (bubblewrap's own are 0700 as root).
     above = {str(parent) for path, _ in exposed for parent in PurePath(path).parents}
@@ -195,7 +198,6 @@ def command(
                 args += ["--perms", "0000", "--tmpfs", path, "--remount-ro", path]
             elif os.path.exists(path):
                 args += ["--ro-bind", "/dev/null", path]
-    args += ["--tmpfs", "/tmp"]
     if work_fd is not None:
         args += ["--bind-fd", str(work_fd), SANDBOX_DIR, "--chdir", SANDBOX_DIR]
     args += ["--remount-ro", "/tmp", "--remount-ro", "/"]

@@ -244,3 +244,30 @@ def test_hidden_folders_inside_a_bound_one_are_covered_again(tmp_path: Path) -> 
     assert f"--tmpfs {project / 'podium-data'} --remount-ro {project / 'podium-data'}" in text
     assert f"--ro-bind /dev/null {project / 'podium.db'}" in text
     assert str(elsewhere) not in text  # never bound: nothing to cover
+
+
+def test_a_folder_exposed_under_tmp_is_seen_over_the_fresh_tmp(tmp_path: Path) -> None:
+    # A checkout, a virtualenv or a data directory may live under /tmp: what is
+    # bound there must land on top of the sandbox's fresh /tmp, not under it.
+    if bwrap.executable() is None:
+        pytest.skip("bubblewrap (bwrap) is not installed")
+    assert str(tmp_path).startswith("/tmp/"), tmp_path
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "marker.txt").write_text("seen")
+    (tmp_path / "beside.txt").write_text("not exposed")
+    handle = os.open(project, os.O_PATH)
+    try:
+        args = bwrap.command(
+            "root",
+            0,
+            ["/bin/sh", "-c", f"cat {project}/marker.txt; echo; ls {tmp_path}"],
+            expose={str(project): handle},
+        )
+        done = subprocess.run(
+            args, pass_fds=[handle], capture_output=True, text=True, timeout=60, check=False
+        )
+    finally:
+        os.close(handle)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["seen", "project"]  # beside.txt stays hidden

@@ -48,8 +48,9 @@ def meter(challenge: Challenge, submissions: Iterable[Submission]) -> list[Meter
         gap = (s.public_score - val) if greater else (val - s.public_score)
         ci = s.public_ci_halfwidth or 0.0
         marked = gap > ci
+        interval = "no interval yet" if s.public_ci_halfwidth is None else f"interval ±{ci:.2g}"
         if marked:
-            reading = f"public beats validation by {gap:.4g} (interval ±{ci:.2g}): {MARK}"
+            reading = f"public beats validation by {gap:.4g} ({interval}): {MARK}"
         elif gap < -ci:
             reading = f"public is {-gap:.4g} below validation: the model may overfit its split"
         else:

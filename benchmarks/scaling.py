@@ -12,9 +12,12 @@ prints two tables:
    as the reference measured in the same run, ``GET /api/v1/health``.
 2. Leaderboard at 10, 100, 1,000 and 10,000 teams x 20 scored submissions
    (seeded straight into the database): ``GET .../leaderboard`` one request at a
-   time with ``Accept-Encoding: gzip``, warm (the board cached: the common case)
-   and cold (the first request after a new score: the board is recomputed),
-   with the response sizes, next to ``GET /api/v1/ping`` as the reference.
+   time with ``Accept-Encoding: gzip``, warm (the board cached: the common case),
+   cold (the first request after a version bumped with no change logged: the
+   board is rebuilt from scratch) and after a new score (the first request after
+   a team's new best score, recorded and bumped as the scorer does: its row
+   moves, ``server.leaderboard.incremental``), with the response sizes, next to
+   ``GET /api/v1/ping`` as the reference. ``--teams 10000 --boards-only``: one size.
 
 PostgreSQL: ``PODIUM_BENCH_POSTGRES_ADMIN`` (default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) must reach a server where
@@ -24,9 +27,11 @@ the benchmark may create and reset the database ``podium_bench``.
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import httpx
 from figures import machine
@@ -42,7 +47,7 @@ from harness import (
     seed_users,
     solution_csv,
 )
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
 
 ROWS = (1_000, 10_000, 100_000, 1_000_000)
 TEAMS = (10, 100, 1_000, 10_000)
@@ -98,6 +103,37 @@ def scoring_row(
     }
 
 
+def new_scores(db: Database, challenge_id: int, teams: int, count: int = 5) -> Iterator[None]:
+    """A new best score for a random team, as the scorer records it; yields after each."""
+    from server.leaderboard.bump import bump_board
+    from server.models import Submission, Team
+
+    rng = random.Random(teams)
+    for i in range(count):
+        with db.session() as session:
+            team_ids = session.scalars(select(Team.id).where(Team.challenge_id == challenge_id))
+            team_id = rng.choice(list(team_ids))
+            now = datetime.now(UTC)
+            session.execute(
+                insert(Submission).values(
+                    challenge_id=challenge_id,
+                    team_id=team_id,
+                    kind="csv",
+                    file_sha256="0" * 64,
+                    file_name="predictions.csv",
+                    status="scored",
+                    public_score=0.95 + i * 0.001,  # a new leader: the row moves the most
+                    private_score=0.95,
+                    created_at=now,
+                    scored_at=now,
+                    attempts=1,
+                )
+            )
+            bump_board(session, challenge_id, team_id)  # as queue.state.record does
+        time.sleep(0.4)  # past leaderboard_cache_seconds (0.25 s): the server reads it again
+        yield
+
+
 def board_row(server: Server, db: Database, org: str, teams: int, repeat: int) -> dict[str, float]:
     from server.models import Challenge
 
@@ -123,6 +159,11 @@ def board_row(server: Server, db: Database, org: str, teams: int, repeat: int) -
             time.sleep(0.4)  # past leaderboard_cache_seconds (0.25 s): the server reads it again
             cold.append(timed_ms(lambda: client.get(url).raise_for_status()))
         client.get(url)
+        scored = [
+            timed_ms(lambda: client.get(url).raise_for_status())
+            for _ in new_scores(db, challenge_id, teams)
+        ]
+        client.get(url)
         warm = [timed_ms(lambda: client.get(url).raise_for_status()) for _ in range(repeat)]
         ping = [timed_ms(lambda: client.get(server.api("/ping"))) for _ in range(repeat)]
     return {
@@ -130,6 +171,7 @@ def board_row(server: Server, db: Database, org: str, teams: int, repeat: int) -
         "submissions": teams * PER_TEAM,
         "seed": seed_seconds,
         "cold": statistics.median(cold),
+        "scored": statistics.median(scored),
         "warm": statistics.median(warm),
         "ping": statistics.median(ping),
         "gzip_kb": gzip_bytes / 1024,
@@ -155,11 +197,15 @@ def run(use_postgres: bool, rows: tuple[int, ...], teams: tuple[int, ...]) -> No
             f"{r['submit']:.1f} ms | {r['health']:.1f} ms |"
         )
     print()
-    print("| teams | submissions | board cold | board warm | JSON gzip / plain | GET /ping |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| teams | submissions | board cold (rebuilt) | after a new score | board warm "
+        "| JSON gzip / plain | GET /ping |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for b in boards:
         print(
             f"| {b['teams']:,} | {b['submissions']:,} | {b['cold']:.1f} ms | "
+            f"{b['scored']:.1f} ms | "
             f"{b['warm']:.2f} ms | {b['gzip_kb']:.0f} / {b['plain_kb']:.0f} KB | "
             f"{b['ping']:.2f} ms |"
         )
@@ -169,12 +215,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--quick", action="store_true", help="only the two smallest sizes")
+    parser.add_argument("--teams", help="board sizes, comma-separated (default: all four)")
+    parser.add_argument("--boards-only", action="store_true", help="skip the scoring table")
     args = parser.parse_args()
-    rows = ROWS[:2] if args.quick else ROWS
+    rows = () if args.boards_only else ROWS[:2] if args.quick else ROWS
     teams = TEAMS[:2] if args.quick else TEAMS
+    if args.teams:
+        teams = tuple(int(n) for n in args.teams.split(","))
     print(f"machine: {machine()}")
     print("medians; submit to score: 5 submissions (3 at 10^6 rows) after a warm-up one;")
-    print("board: 5 cold requests, 200 warm ones, one at a time, Accept-Encoding: gzip")
+    print(
+        "board: 5 cold requests, 5 after a new score, 200 warm ones, one at a time, "
+        "Accept-Encoding: gzip"
+    )
     for name in args.databases.split(","):
         run(name.strip() == "postgres", rows, teams)
 

@@ -136,8 +136,10 @@ def store_bootstrap(
                 Submission.public_bootstrap.is_(None),
             )
             .values(**bootstrap.stored_columns(scores))
+            .returning(Submission.team_id)
             .execution_options(synchronize_session=False)
         )
-        if written.rowcount == 1:  # type: ignore[attr-defined]
-            bump_board(session, challenge.id)
+        teams = written.scalars().all()
+        if len(teams) == 1:  # the tie marks around that team's row change
+            bump_board(session, challenge.id, teams[0])
     return challenge.id

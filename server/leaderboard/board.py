@@ -58,7 +58,7 @@ def _scored_rows(session: Session, challenge_id: int, budget: int | None = None)
     return [Row(*row) for row in rows]
 
 
-def _public_best_rows(
+def public_best_rows(
     session: Session, challenge_id: int, greater_is_better: bool, budget: int | None = None
 ) -> list[Row]:
     """Each team's best public submission, best first, chosen by the database.
@@ -96,7 +96,7 @@ def _public_best_rows(
     return [Row(*row) for row in rows]
 
 
-def _team_stats(
+def team_stats(
     session: Session, challenge_id: int, budget: int | None = None
 ) -> tuple[dict[int, str], dict[int, int], dict[int, datetime]]:
     names = dict(
@@ -127,7 +127,7 @@ def compute(
     budget = track.max_parameters if track is not None else None
     order = Order.of(challenge)
     greater = order.greater
-    names, counts, last = _team_stats(session, challenge.id, budget)
+    names, counts, last = team_stats(session, challenge.id, budget)
     # Disqualified teams leave every board (their submissions stay, for the hosts).
     gone = set(
         session.scalars(
@@ -139,7 +139,7 @@ def compute(
     if board == "public" and not order.tie_breakers:
         best = public_best = [
             r
-            for r in _public_best_rows(session, challenge.id, greater, budget)
+            for r in public_best_rows(session, challenge.id, greater, budget)
             if r.team_id not in gone
         ]
     else:  # the private board, or ties broken by other metrics: in Python

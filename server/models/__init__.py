@@ -2,6 +2,7 @@
 
 from server.models.access import AccessStatus, ChallengeAccess, ChallengeHost
 from server.models.base import Base, utcnow
+from server.models.board import BoardChange
 from server.models.challenge import (
     AtlasVisibility,
     Challenge,
@@ -23,6 +24,7 @@ __all__ = [
     "ApiToken",
     "Baseline",
     "Base",
+    "BoardChange",
     "Challenge",
     "ChallengeAccess",
     "ChallengeFile",

@@ -100,11 +100,14 @@ def record(attempt: Attempt, outcome: Outcome, settings: Settings | None = None)
                 Submission.status == SubmissionStatus.running,
             )
             .values(**values)
+            .returning(Submission.team_id)
             .execution_options(synchronize_session=False)
         )
-        written = result.rowcount == 1  # type: ignore[attr-defined]
+        teams = result.scalars().all()
+        written = len(teams) == 1
         if written:
-            bump_board(session, attempt.challenge_id)
+            # One team's rows move (a baseline's submission has none: any change).
+            bump_board(session, attempt.challenge_id, teams[0])
     if written and outcome.scores is not None:
         emit(
             SubmissionScored(

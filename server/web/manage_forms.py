@@ -34,6 +34,8 @@ TEXT_FIELDS = (
     "max_team_size",
     "final_selection_count",
     "allowed_email_domains",
+    "atlas_visibility",
+    "tracks",
     "limits.per_day",
     "limits.per_window.count",
     "limits.per_window.minutes",
@@ -120,6 +122,8 @@ def _input_for(loc: tuple[Any, ...], message: str) -> str:
         return _named_field(message) or "title"
     if parts[0] == "metrics":
         return "tie_breakers"
+    if parts[0] == "tracks":
+        return "tracks"
     if parts[0] == "daily_submission_limit":
         return "limits.per_day"
     if parts[:2] == ["limits", "per_window"] and len(parts) == 2:
@@ -137,6 +141,17 @@ def read_form(form: Mapping[str, Any], getlist: Any) -> SettingsForm:
 
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+
+
+def _tracks(text: str) -> list[dict[str, str]]:
+    """``tiny: 10000, small: 100000`` as the API's tracks (a part without ':' has no budget)."""
+    tracks = []
+    for part in _split(text):
+        name, colon, budget = part.partition(":")
+        tracks.append(
+            {"name": name.strip(), **({"max_parameters": budget.strip()} if colon else {})}
+        )
+    return tracks
 
 
 def _blank_is_none(text: str) -> str | None:
@@ -187,7 +202,10 @@ def _body(form: SettingsForm) -> dict[str, Any]:
         "visibility": v("visibility"),
         "allowed_email_domains": _split(v("allowed_email_domains")),
         "join_requires_approval": form.checked("join_requires_approval"),
+        "tracks": _tracks(v("tracks")),
     }
+    if v("atlas_visibility"):
+        body["atlas_visibility"] = v("atlas_visibility")
     return body
 
 
@@ -264,6 +282,10 @@ def _from_settings(settings: dict[str, Any], limits: dict[str, Any]) -> Settings
         "max_team_size": _text(settings.get("max_team_size")),
         "final_selection_count": _text(settings.get("final_selection_count")),
         "allowed_email_domains": ", ".join(settings.get("allowed_email_domains") or []),
+        "atlas_visibility": _text(settings.get("atlas_visibility")),
+        "tracks": ", ".join(
+            f"{t['name']}: {t['max_parameters']}" for t in settings.get("tracks") or []
+        ),
         "limits.per_day": _text(limits.get("per_day")),
         "limits.per_window.count": _text(window.get("count")),
         "limits.per_window.minutes": _text(window.get("minutes")),

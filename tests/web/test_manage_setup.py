@@ -54,6 +54,8 @@ def settings_form(csrf: str, **changes: Any) -> dict[str, Any]:
         "checkpoint_spec.memory_limit_mb": "4096",
         "checkpoint_spec.formats": ["safetensors"],
         "late_submissions": "on",
+        "atlas_visibility": "after_finalize",
+        "tracks": "tiny: 10000, small: 200000",
         "intent": "save",
     }
     form.update(changes)
@@ -93,6 +95,7 @@ def test_create_shows_inline_errors_keeps_input_then_creates(
         opens_at="2031-07-01T00:00",
         timezone="Mars/Olympus",
         max_team_size="many",
+        tracks="tiny",
         **{"limits.per_window.minutes": ""},
     )
     refused = olga.post("/manage/new", data=bad)
@@ -102,6 +105,7 @@ def test_create_shows_inline_errors_keeps_input_then_creates(
     assert "unknown timezone 'Mars/Olympus'" in field_errors(refused.text, "timezone")[0]
     assert "valid integer" in field_errors(refused.text, "max_team_size")[0]
     assert field_errors(refused.text, "limits.per_window.minutes") == ["Field required"]
+    assert field_errors(refused.text, "tracks") == ["Field required"]  # no budget
     # What the user typed is still there.
     assert input_value(refused.text, "timezone") == "Mars/Olympus"
     assert input_value(refused.text, "max_team_size") == "many"
@@ -134,6 +138,11 @@ def test_create_shows_inline_errors_keeps_input_then_creates(
         "min_interval_seconds": 30,
     }
     assert body["description"] == "# Welcome\n\nClassify **digits**."
+    assert body["atlas_visibility"] == "after_finalize"
+    assert body["tracks"] == [
+        {"name": "tiny", "max_parameters": 10000},
+        {"name": "small", "max_parameters": 200000},
+    ]
 
     # The same slug again: the service's 409, next to the slug.
     again = olga.post("/manage/new", data=settings_form(csrf))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, Response
 from pydantic import BaseModel
@@ -33,7 +34,7 @@ from server.insight.router import router as insight_router
 from server.leaderboard.router import router as leaderboard_router
 from server.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from server.queue.recovery import recover_on_startup
-from server.queue.sweeper import LeaseSweeper, sweep_interval
+from server.queue.sweeper import LeaseSweeper
 from server.submissions.router import router as submissions_router
 from server.teaching.factsheets import install as install_fact_sheets
 from server.teaching.meter import install as install_meter
@@ -80,11 +81,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.recover_jobs:
         # On either transport: a job sent before a crash may never have reached
         # the broker, and a duplicate finds nothing left to claim.
-        recovered = recover_on_startup()
+        recovered = recover_on_startup(settings)
         if recovered:
             log.warning("re-dispatched %d unfinished submissions", recovered)
         # Also: opening, closing-soon and final-results messages (one cheap query; never raises).
-        sweeper = LeaseSweeper(sweep_interval(settings), also=[send_due_notifications]).start()
+        chores = [partial(send_due_notifications, settings)]
+        sweeper = LeaseSweeper(settings, also=chores).start()
         # Webhook messages the last run left in the outbox go out now.
         deliverer.wake()
     collector = None

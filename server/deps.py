@@ -20,6 +20,7 @@ from server.accounts.sessions import CSRF_HEADER, csrf_valid
 from server.config import DEFAULT_WORKER_TOKEN, Settings, get_settings
 from server.db import get_sessionmaker
 from server.models import ApiToken, User, utcnow
+from server.storage import BlobStore, get_blob_store
 
 SESSION_COOKIE = "podium_session"
 API_PREFIX = "/api/"
@@ -71,6 +72,14 @@ async def get_session() -> AsyncIterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_store(settings: SettingsDep) -> BlobStore:
+    """The blob store of the request's settings (routes pass it on to services)."""
+    return get_blob_store(settings)
+
+
+StoreDep = Annotated[BlobStore, Depends(get_store)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 

@@ -11,16 +11,16 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from server.config import get_settings
+from server.config import Settings, get_settings
 from server.exceptions import Invalid
 from server.storage import StagedBlob, get_blob_store
 
-Check = Callable[[Request], None]
+Check = Callable[[Request, Settings], None]
 GATE_ATTRIBUTE = "podium_before_body"
 
 
 def before_body(check: Check) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark a route: ``check(request)`` runs (in a thread) before its body is read.
+    """Mark a route: ``check(request, settings)`` runs (in a thread) before its body is read.
 
     FastAPI reads a form body before it solves any dependency; the check lets a
     route refuse (401, 404, 429, ...) without spooling the upload first.
@@ -36,7 +36,7 @@ def before_body(check: Check) -> Callable[[Callable[..., Any]], Callable[..., An
 async def run_gate(route: APIRoute, request: Request) -> None:
     check: Check | None = getattr(route.endpoint, GATE_ATTRIBUTE, None)
     if check is not None:
-        await run_in_threadpool(check, request)
+        await run_in_threadpool(check, request, get_settings())
 
 
 class GatedRoute(APIRoute):

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Response, status
 from server.announcements import service
 from server.announcements.schemas import AnnouncementCreate, AnnouncementRead
 from server.challenges.router import ManagedChallenge, VisibleChallenge
-from server.deps import CurrentUser, SessionDep
+from server.deps import CurrentUser, SessionDep, SettingsDep
 from server.insight.notify import notifier, queue_announcement
 from server.models.base import RowId
 
@@ -14,13 +14,17 @@ router = APIRouter(prefix="/api/v1/challenges/{slug}/announcements", tags=["anno
 
 @router.post("", response_model=AnnouncementRead, status_code=status.HTTP_201_CREATED)
 def post_announcement(
-    body: AnnouncementCreate, challenge: ManagedChallenge, author: CurrentUser, session: SessionDep
+    body: AnnouncementCreate,
+    challenge: ManagedChallenge,
+    author: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> object:
     """Tell everyone in the challenge (Markdown); also sent to its Discord/Slack webhooks."""
     announcement = service.post(session, challenge, author, body)
     read = AnnouncementRead.model_validate(announcement)
     # Queued in the outbox in the same transaction: stored and sent, or neither.
-    queue_announcement(session, challenge, read.id, read.title, read.body)
+    queue_announcement(session, challenge, read.id, read.title, read.body, settings)
     session.commit()
     notifier.wake()
     return read

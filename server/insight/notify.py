@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from server.config import Settings, get_settings
+from server.config import Settings
 from server.db import session_scope
 from server.insight.outbox import deliverer, enqueue
 from server.insight.webhook_urls import (
@@ -150,14 +150,13 @@ def _locked_challenge(session: Session, challenge_id: int) -> Challenge | None:
     return session.scalar(select(Challenge).where(Challenge.id == challenge_id).with_for_update())
 
 
-def check_leader(challenge_id: int, settings: Settings | None = None) -> bool:
+def check_leader(challenge_id: int, settings: Settings) -> bool:
     """Announce a new first place on the public board; True when a message was queued.
 
     Waits while older submissions are still being scored (a re-score re-queues
     them all: the board is rebuilt one submission at a time, and its passing
     leaders are not news).
     """
-    settings = settings or get_settings()
     with _event_lock, session_scope(settings) as session:
         challenge = _locked_challenge(session, challenge_id)
         if challenge is None or challenge.state not in (ChallengeState.open, ChallengeState.closed):
@@ -282,12 +281,11 @@ def _final_message(session: Session, challenge: Challenge, settings: Settings) -
     return Message(template, values, _link(settings, f"/c/{challenge.slug}"))
 
 
-def send_due_notifications(now: datetime | None = None, settings: Settings | None = None) -> int:
+def send_due_notifications(settings: Settings, now: datetime | None = None) -> int:
     """Send what is due (opening, closing soon, final results); returns messages queued.
 
     Cheap when nothing is due: one query over the challenges. Never raises.
     """
-    settings = settings or get_settings()
     now = now or _utcnow()
     queued = 0
     try:
@@ -323,9 +321,8 @@ def _send_due(challenge_id: int, now: datetime, settings: Settings) -> int:
     return queued
 
 
-def send_test_message(challenge: Challenge, settings: Settings | None = None) -> int:
+def send_test_message(challenge: Challenge, settings: Settings) -> int:
     """A test message to the challenge's webhooks (organizers); returns how many."""
-    settings = settings or get_settings()
     message = Message(
         "🔔 Podium notifications for {title} reach this channel.",
         {"title": challenge.title},
@@ -344,11 +341,10 @@ def queue_announcement(
     announcement_id: int,
     title: str,
     body: str,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> int:
     """Queue a hosts' announcement for the challenge's webhooks in ``session``'s
     transaction (not for drafts); call ``notifier.wake()`` after the commit."""
-    settings = settings or get_settings()
     if challenge.state == ChallengeState.draft:
         return 0
     message = Message(

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from server.challenges import access
 from server.challenges import service as challenges
 from server.challenges.router import ManagedChallenge, VisibleChallenge
-from server.deps import OptionalUser, SessionDep
+from server.deps import OptionalUser, SessionDep, SettingsDep
 from server.exceptions import Conflict, Forbidden
 from server.insight import notify
 from server.insight.schemas import ShakeUp, Webhooks, WebhooksTestRead
@@ -41,11 +41,11 @@ def get_webhooks(challenge: ManagedChallenge) -> object:
 
 
 @router.post("/webhooks/test", response_model=WebhooksTestRead)
-def test_webhooks(challenge: ManagedChallenge) -> object:
+def test_webhooks(challenge: ManagedChallenge, settings: SettingsDep) -> object:
     """Organizers: send a test message to the configured webhooks (delivered in the background)."""
     if not notify.configured(challenge.webhooks):
         raise Conflict('no webhook is set: PATCH the challenge with {"webhooks": {...}} first')
-    return WebhooksTestRead(queued=notify.send_test_message(challenge))
+    return WebhooksTestRead(queued=notify.send_test_message(challenge, settings))
 
 
 def _chart_points(board: ShakeUp) -> list[dict[str, object]]:

@@ -148,16 +148,15 @@ def make_celery(
     return app
 
 
-def get_celery() -> Celery:
+def get_celery(settings: Settings) -> Celery:
     """The process's sending app for the configured broker."""
-    settings = get_settings()
     assert settings.broker_url
     if settings.broker_url not in _apps:
         _apps[settings.broker_url] = make_celery(settings)
     return _apps[settings.broker_url]
 
 
-def send_jobs(jobs: Sequence[tuple[int, str, int]]) -> None:
+def send_jobs(jobs: Sequence[tuple[int, str, int]], settings: Settings) -> None:
     """Queue ``(submission_id, kind, soft time limit)`` jobs; call only after the commit.
 
     Each message carries its own limits (``job_time_limit``): a checkpoint
@@ -168,8 +167,7 @@ def send_jobs(jobs: Sequence[tuple[int, str, int]]) -> None:
     """
     if not jobs:
         return
-    settings = get_settings()
-    app = get_celery()
+    app = get_celery(settings)
     sent = 0
     try:
         with app.producer_or_acquire() as producer:
@@ -193,18 +191,17 @@ def send_jobs(jobs: Sequence[tuple[int, str, int]]) -> None:
             _undelivered.update(pending)
 
 
-def send_undelivered() -> int:
+def send_undelivered(settings: Settings) -> int:
     """Try again to send jobs a broker outage kept back; returns how many were tried."""
     with _undelivered_lock:
         jobs = sorted(_undelivered)
         _undelivered.clear()
-    send_jobs(jobs)
+    send_jobs(jobs, settings)
     return len(jobs)
 
 
-def broker_queue_lengths() -> dict[str, int] | None:
+def broker_queue_lengths(settings: Settings) -> dict[str, int] | None:
     """Messages waiting in each queue (Redis brokers; None when unknown)."""
-    settings = get_settings()
     if not settings.broker_url or not settings.broker_url.startswith(("redis://", "rediss://")):
         return None
 
@@ -221,7 +218,7 @@ def broker_queue_lengths() -> dict[str, int] | None:
         return None
 
 
-def kinds_waiting_in_broker() -> set[str]:
+def kinds_waiting_in_broker(settings: Settings) -> set[str]:
     """Kinds of job whose queue still holds messages (Redis brokers; none when unknown).
 
     While a queue holds messages, its workers still have jobs to take: the
@@ -229,7 +226,7 @@ def kinds_waiting_in_broker() -> set[str]:
     duplicates would only lengthen it). Once it is empty, a job still queued on
     the server lost its message.
     """
-    lengths = broker_queue_lengths() or {}
+    lengths = broker_queue_lengths(settings) or {}
     busy = {queue for queue, length in lengths.items() if length > 0}
     return {kind for kind, queue in QUEUE_FOR_KIND.items() if queue in busy}
 

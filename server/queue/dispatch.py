@@ -51,6 +51,6 @@ def dispatch(
     if settings.broker_url:
         # Each message carries its job's time limits (a checkpoint's follow its challenge).
         limits = {i: job_time_limit(settings, kind, model_seconds(spec)) for i, kind, spec in rows}
-        send_jobs([(i, kinds[i], limits[i]) for i in submission_ids if i in kinds])
+        send_jobs([(i, kinds[i], limits[i]) for i in submission_ids if i in kinds], settings)
         return
     run_embedded(kinds, submission_ids, background, settings)

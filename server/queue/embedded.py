@@ -89,7 +89,7 @@ def score_submission(submission_id: int, settings: Settings | None = None) -> bo
     if attempt is None:
         return False
     # Long runs (checkpoints) must keep their lease, or the sweeper re-queues them.
-    with keep_lease(attempt.submission_id, attempt.token):
+    with keep_lease(attempt.submission_id, attempt.token, settings):
         if attempt.kind != "csv":
             return run_checkpoint_attempt(attempt, settings)
         try:

@@ -15,7 +15,7 @@ from types import TracebackType
 
 from sqlalchemy import update
 
-from server.config import get_settings
+from server.config import Settings
 from server.db import session_scope
 from server.models import Submission, SubmissionStatus, utcnow
 
@@ -29,10 +29,10 @@ def heartbeat_interval(lease_seconds: float) -> float:
     return max(lease_seconds / 3, MIN_HEARTBEAT_SECONDS)
 
 
-def extend_lease(submission_id: int, token: str) -> datetime | None:
+def extend_lease(submission_id: int, token: str, settings: Settings) -> datetime | None:
     """Push a running attempt's lease forward; None when the attempt is no longer current."""
-    expires = utcnow() + timedelta(seconds=get_settings().job_lease_seconds)
-    with session_scope() as session:
+    expires = utcnow() + timedelta(seconds=settings.job_lease_seconds)
+    with session_scope(settings) as session:
         result = session.execute(
             update(Submission)
             .where(
@@ -88,10 +88,10 @@ class Heartbeat:
         self._thread.join(timeout=self._interval + 5)
 
 
-def keep_lease(submission_id: int, token: str) -> Heartbeat:
+def keep_lease(submission_id: int, token: str, settings: Settings) -> Heartbeat:
     """Heartbeat for an attempt run in this process (the embedded transport)."""
     return Heartbeat(
-        lambda: extend_lease(submission_id, token) is not None,
-        heartbeat_interval(get_settings().job_lease_seconds),
+        lambda: extend_lease(submission_id, token, settings) is not None,
+        heartbeat_interval(settings.job_lease_seconds),
         name=f"lease-{submission_id}",
     )

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from server.config import get_settings
+from server.config import Settings
 from server.db import session_scope
 from server.models import Submission, SubmissionStatus, utcnow
 from server.queue.dispatch import dispatch
@@ -19,16 +19,15 @@ log = logging.getLogger(__name__)
 RESEND_BATCH = 1000
 
 
-def requeue_expired() -> list[int]:
+def requeue_expired(settings: Settings) -> list[int]:
     """Running jobs whose lease ran out go back to the queue (or fail after the last attempt).
 
     Returns the ids that are queued again and need a dispatch.
     """
-    settings = get_settings()
     now = utcnow()
     # Re-checked in each UPDATE: a heartbeat between the SELECT and the UPDATE wins.
     lease_over = or_(Submission.lease_expires_at.is_(None), Submission.lease_expires_at < now)
-    with session_scope() as session:
+    with session_scope(settings) as session:
         expired = session.execute(
             select(Submission.id, Submission.attempts).where(
                 Submission.status == SubmissionStatus.running, lease_over
@@ -95,7 +94,7 @@ def _mark_sent(session: Session, ids: list[int], now: datetime, seconds: int) ->
     )
 
 
-def take_lost_queued(skip_kinds: Collection[str] = ()) -> list[int]:
+def take_lost_queued(settings: Settings, skip_kinds: Collection[str] = ()) -> list[int]:
     """Queued jobs sent longer than ``job_resend_seconds`` ago; marks them sent again now.
 
     Their message may be lost (inside the broker, a claim the database refused,
@@ -105,7 +104,6 @@ def take_lost_queued(skip_kinds: Collection[str] = ()) -> list[int]:
     finds the job claimed and does nothing. Several server processes may race
     here: the guarded UPDATE lets each job through once per bound.
     """
-    settings = get_settings()
     now = utcnow()
     bound = timedelta(seconds=settings.job_resend_seconds)
     lost = or_(
@@ -114,7 +112,7 @@ def take_lost_queued(skip_kinds: Collection[str] = ()) -> list[int]:
     )
     queued = and_(Submission.status == SubmissionStatus.queued, Submission.kind.not_in(skip_kinds))
     taken: list[int] = []
-    with session_scope() as session:
+    with session_scope(settings) as session:
         candidates = session.scalars(
             select(Submission.id)
             .where(queued, lost)
@@ -135,8 +133,8 @@ def take_lost_queued(skip_kinds: Collection[str] = ()) -> list[int]:
     return taken
 
 
-def queued_ids() -> list[int]:
-    with session_scope() as session:
+def queued_ids(settings: Settings) -> list[int]:
+    with session_scope(settings) as session:
         return list(
             session.scalars(
                 select(Submission.id)
@@ -146,11 +144,11 @@ def queued_ids() -> list[int]:
         )
 
 
-def recover_on_startup() -> int:
+def recover_on_startup(settings: Settings) -> int:
     """After a restart: expired jobs are requeued, every queued job is dispatched again."""
-    requeue_expired()
-    ids = queued_ids()
-    with session_scope() as session:
-        _mark_sent(session, ids, utcnow(), get_settings().job_resend_seconds)
-    dispatch(ids, background=True)
+    requeue_expired(settings)
+    ids = queued_ids(settings)
+    with session_scope(settings) as session:
+        _mark_sent(session, ids, utcnow(), settings.job_resend_seconds)
+    dispatch(ids, background=True, settings=settings)
     return len(ids)

@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from server.config import Settings, get_settings
+from server.config import Settings
 from server.queue.celery_app import QUEUE_FOR_KIND, kinds_waiting_in_broker, send_undelivered
 from server.queue.dispatch import dispatch
 from server.queue.embedded import background_pending
@@ -35,30 +35,31 @@ def sweep_interval(settings: Settings) -> float:
     return min(max(settings.job_lease_seconds / 3, MIN_SWEEP_SECONDS), MAX_SWEEP_SECONDS)
 
 
-def sweep_once() -> list[int]:
+def sweep_once(settings: Settings) -> list[int]:
     """Re-queue expired jobs, take queued ones whose message may be lost, and dispatch
     both again; returns the ids dispatched."""
-    settings = get_settings()
     if settings.broker_url:
-        send_undelivered()
-        waiting = kinds_waiting_in_broker()
+        send_undelivered(settings)
+        waiting = kinds_waiting_in_broker(settings)
     else:
         waiting = set(QUEUE_FOR_KIND) if background_pending() else set()
-    ids = requeue_expired() + take_lost_queued(waiting)
+    ids = requeue_expired(settings) + take_lost_queued(settings, waiting)
     if ids:
-        dispatch(ids, background=True)
+        dispatch(ids, background=True, settings=settings)
     return ids
 
 
 class LeaseSweeper:
-    """Run :func:`sweep_once`, then each of ``also``, every ``interval`` seconds until stopped.
+    """Run :func:`sweep_once`, then each of ``also``, every :func:`sweep_interval` until stopped.
 
-    ``also``: other periodic chores that must never raise (the server passes the
+    ``settings``: the server's, passed in by ``create_app``'s lifespan. ``also``:
+    other periodic chores that must never raise (the server passes the
     due-notification check of ``server.insight.notify``).
     """
 
-    def __init__(self, interval: float, also: Sequence[Callable[[], object]] = ()) -> None:
-        self.interval = interval
+    def __init__(self, settings: Settings, also: Sequence[Callable[[], object]] = ()) -> None:
+        self.settings = settings
+        self.interval = sweep_interval(settings)
         self.also = list(also)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="lease-sweeper", daemon=True)
@@ -66,7 +67,7 @@ class LeaseSweeper:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                sweep_once()
+                sweep_once(self.settings)
             except Exception:
                 log.exception("lease sweep failed; trying again in %.0f s", self.interval)
             for chore in self.also:

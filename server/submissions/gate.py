@@ -22,12 +22,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.challenges.service import get_challenge, get_managed
-from server.config import Settings, get_settings
+from server.config import Settings
 from server.db import session_scope
 from server.deps import SESSION_COOKIE, user_for_token
 from server.exceptions import Invalid, LimitReached, Unauthorized
 from server.models import Challenge, RefusedUpload, Submission, User, utcnow
-from server.storage import get_blob_store
+from server.storage import BlobStore
 from server.submissions.quota import LimitUse, day_start, next_reset
 from server.submissions.service import check_window, create_submission
 
@@ -54,9 +54,9 @@ def check_refused_budget(session: Session, settings: Settings, user: User) -> No
         )
 
 
-def record_refused(user_id: int, size: int) -> None:
+def record_refused(user_id: int, size: int, settings: Settings) -> None:
     """Count a refused upload's bytes (its own transaction: the request's rolls back)."""
-    with session_scope() as session:
+    with session_scope(settings) as session:
         session.add(RefusedUpload(user_id=user_id, size=size))
 
 
@@ -69,12 +69,13 @@ def receive_submission(
     message: str,
     kind: str,
     config: BinaryIO | None,
+    store: BlobStore,
+    settings: Settings,
     metadata: dict[str, Any] | None = None,
 ) -> tuple[Submission, list[LimitUse]]:
     """Stage the upload and create the submission (API and page); a refused file
     is deleted and its bytes count against the uploader's daily budget."""
-    store = get_blob_store()
-    with store.stage_file(upload, get_settings().max_upload_bytes) as staged:
+    with store.stage_file(upload, settings.max_upload_bytes) as staged:
         try:
             return create_submission(
                 session,
@@ -90,7 +91,7 @@ def receive_submission(
             )
         except (Invalid, LimitReached):
             session.rollback()  # SQLite: let go of the write lock before recording
-            record_refused(user.id, staged.size)
+            record_refused(user.id, staged.size, settings)
             raise
 
 
@@ -99,11 +100,13 @@ def _bearer(request: Request) -> str | None:
     return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
 
 
-def _check_submission(request: Request, user: User | None, session: Session) -> User | None:
+def _check_submission(
+    request: Request, user: User | None, session: Session, settings: Settings
+) -> User | None:
     challenge = get_challenge(session, request.path_params["slug"], user)
     if user is not None:
         check_window(challenge, utcnow())
-        check_refused_budget(session, get_settings(), user)
+        check_refused_budget(session, settings, user)
     return user
 
 
@@ -117,9 +120,9 @@ def _api_user(request: Request, session: Session) -> User | None:
     return user
 
 
-def organizer_upload_gate(request: Request) -> None:
+def organizer_upload_gate(request: Request, settings: Settings) -> None:
     """Organizer-only form uploads (baselines): 401 or 403 before the body."""
-    with session_scope() as session:
+    with session_scope(settings) as session:
         user = _api_user(request, session)
         if user is None:
             raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
@@ -127,19 +130,21 @@ def organizer_upload_gate(request: Request) -> None:
         get_managed(session, request.path_params["slug"], user)
 
 
-def api_submission_gate(request: Request) -> None:
+def api_submission_gate(request: Request, settings: Settings) -> None:
     """POST /api/v1/challenges/{slug}/submissions: the statuses its dependencies give."""
-    with session_scope() as session:
+    with session_scope(settings) as session:
         user = _api_user(request, session)
-        if _check_submission(request, user, session) is None:
+        if _check_submission(request, user, session, settings) is None:
             raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
 
 
-def page_submission_gate(request: Request, login_required: type[Exception]) -> None:
+def page_submission_gate(
+    request: Request, settings: Settings, login_required: type[Exception]
+) -> None:
     """POST /c/{slug}/submissions: the session cookie, else the sign-in page."""
     token = request.cookies.get(SESSION_COOKIE)
-    with session_scope() as session:
+    with session_scope(settings) as session:
         user = user_for_token(session, token) if token else None
         if user is None:
             raise login_required
-        _check_submission(request, user, session)
+        _check_submission(request, user, session, settings)

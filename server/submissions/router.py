@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 
 from server.challenges import access
 from server.challenges.router import VisibleChallenge
-from server.deps import CurrentUser, SessionDep, SettingsDep
+from server.deps import CurrentUser, SessionDep, SettingsDep, StoreDep
 from server.models import Challenge, Submission
 from server.models.base import RowId
 from server.queue.dispatch import dispatch
@@ -41,6 +41,7 @@ def submit(
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
+    store: StoreDep,
     file: Annotated[UploadFile, File(description="Predictions CSV, or model weights/program")],
     message: Annotated[str, Form(max_length=MAX_MESSAGE_LENGTH)] = "",
     kind: Annotated[Literal["csv", "checkpoint"], Form()] = "csv",
@@ -62,6 +63,8 @@ def submit(
         message,
         kind,
         config.file if config is not None else None,
+        store,
+        settings,
         metadata=run_metadata,
     )
     # The job goes out only once the row is committed: a worker must find it.

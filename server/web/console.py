@@ -18,6 +18,7 @@ from fastapi import Form, Request
 
 from server.accounts.sessions import CSRF_FIELD
 from server.challenges import service as challenges
+from server.config import Settings
 from server.db import session_scope
 from server.deps import SESSION_COOKIE, user_for_token
 from server.leaderboard.router import spreadsheet_safe
@@ -40,11 +41,11 @@ def posted(page: Page, slug: str, csrf: str) -> Challenge:
     return hosted_challenge(page, slug)
 
 
-def manager_gate(request: Request) -> None:
+def manager_gate(request: Request, settings: Settings) -> None:
     """Console uploads: the viewer manages the challenge, checked before the body is read
     (``server.uploads.before_body``), with the statuses the route gives later."""
     token = request.cookies.get(SESSION_COOKIE)
-    with session_scope() as session:
+    with session_scope(settings) as session:
         user = user_for_token(session, token) if token else None
         if user is None:
             raise LoginRequired

@@ -11,15 +11,16 @@ from __future__ import annotations
 from fastapi import Request
 
 from server.challenges.service import get_managed
+from server.config import Settings
 from server.db import session_scope
 from server.deps import SESSION_COOKIE, user_for_token
 from server.exceptions import Forbidden
 from server.web.context import LoginRequired
 
 
-def organizer_page_gate(request: Request) -> None:
+def organizer_page_gate(request: Request, settings: Settings) -> None:
     token = request.cookies.get(SESSION_COOKIE)
-    with session_scope() as session:
+    with session_scope(settings) as session:
         user = user_for_token(session, token) if token else None
         if user is None:
             raise LoginRequired

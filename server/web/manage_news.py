@@ -109,7 +109,7 @@ def post_announcement(
     announcement = announcements.post(page.session, challenge, user, create)
     read = AnnouncementRead.model_validate(announcement)
     # Queued in the outbox in the same transaction: stored and sent, or neither.
-    queue_announcement(page.session, challenge, read.id, read.title, read.body)
+    queue_announcement(page.session, challenge, read.id, read.title, read.body, page.settings)
     page.session.commit()
     notifier.wake()
     return page.redirect(f"/manage/{challenge.slug}/announcements?done=posted")

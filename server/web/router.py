@@ -25,6 +25,7 @@ from server.announcements import service as announcements
 from server.challenges import access
 from server.challenges import service as challenges
 from server.challenges.service import is_accepting
+from server.deps import StoreDep
 from server.exceptions import Forbidden, Invalid, NotFound, PodiumError
 from server.leaderboard import service as leaderboards
 from server.leaderboard.tracks import find_track
@@ -243,6 +244,7 @@ def _submissions_page(
 def upload(
     slug: str,
     page: PageDep,
+    store: StoreDep,
     csrf: CsrfField = "",
     file: Annotated[UploadFile | None, File()] = None,
     message: Annotated[str, Form()] = "",
@@ -272,13 +274,15 @@ def upload(
             message,
             kind,
             config.file if config is not None and has_config else None,
+            store,
+            page.settings,
         )
     except PodiumError as refused:
         session.rollback()
         return _submissions_page(page, challenge, refused.status, error=str(refused.detail))
     # The job goes out only once the row is committed: a worker must find it.
     session.commit()
-    dispatch([submission.id])
+    dispatch([submission.id], settings=page.settings)
     return page.redirect(f"/c/{challenge.slug}/submissions?submitted={submission.id}")
 
 

@@ -40,9 +40,9 @@ def claim(submission_id: RowId, body: ClaimCreate, settings: SettingsDep) -> obj
 
 
 @worker_router.post("/submissions/{submission_id}/heartbeat", response_model=HeartbeatRead)
-def heartbeat(submission_id: RowId, body: AttemptRef) -> object:
+def heartbeat(submission_id: RowId, body: AttemptRef, settings: SettingsDep) -> object:
     """Extend the attempt's lease; 409 once it is no longer current (stop working on it)."""
-    return service.heartbeat(submission_id, body.attempt)
+    return service.heartbeat(submission_id, body.attempt, settings)
 
 
 @worker_router.post("/submissions/{submission_id}/result", response_model=ResultRead)

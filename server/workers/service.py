@@ -76,9 +76,9 @@ def claim_job(submission_id: int, worker: str, settings: Settings | None = None)
         )
 
 
-def heartbeat(submission_id: int, token: str) -> HeartbeatRead:
+def heartbeat(submission_id: int, token: str, settings: Settings) -> HeartbeatRead:
     """Extend a running attempt's lease (409 once the attempt is no longer current)."""
-    expires = extend_lease(submission_id, token)
+    expires = extend_lease(submission_id, token, settings)
     if expires is None:
         raise Conflict(
             f"attempt is no longer current for submission {submission_id} "
@@ -207,7 +207,7 @@ def queue_summary(
         oldest_queued_age_seconds=(utcnow() - oldest).total_seconds() if oldest else None,
         lease_seconds=settings.job_lease_seconds,
         max_attempts=settings.job_max_attempts,
-        broker_queues=broker_queue_lengths() if settings.broker_url else None,
+        broker_queues=broker_queue_lengths(settings) if settings.broker_url else None,
         jobs=jobs,
     )
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from server.config import get_settings
 from server.insight.notify import send_due_notifications
 from tests.conftest import ChallengeFixture, auth, submit
 from tests.insight.conftest import Receiver
@@ -45,7 +46,7 @@ def test_a_late_submission_is_never_announced(
     settle()
     done = api.post("/api/v1/challenges/digits/finalize", headers=auth(organizer_token))
     assert done.status_code == 200, done.text
-    assert send_due_notifications() == 2
+    assert send_due_notifications(get_settings()) == 2
     settle()
     texts = receiver.texts("/slack")
     assert texts[-1].startswith("🏁 Digits is finalized: the private leaderboard is out. 🥇 ada.")

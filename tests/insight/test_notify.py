@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from server.config import get_settings
 from server.insight.notify import notifier, send_due_notifications
 from server.models import utcnow
 from tests.conftest import ChallengeFixture, auth, create_challenge, open_challenge_now, submit
@@ -38,7 +39,7 @@ def wired(
 ) -> ChallengeFixture:
     response = set_webhooks(api, organizer_token, hooks(receiver))
     assert response.status_code == 200, response.text
-    send_due_notifications()  # the opening message
+    send_due_notifications(get_settings())  # the opening message
     settle()
     receiver.reset()
     return open_challenge
@@ -204,18 +205,18 @@ def test_opening_closing_and_final_results_are_sent_once(
         headers=auth(organizer_token),
     )
     assert response.status_code == 200, response.text
-    assert send_due_notifications() == 2  # opening, to both channels
-    assert send_due_notifications() == 0
+    assert send_due_notifications(get_settings()) == 2  # opening, to both channels
+    assert send_due_notifications(get_settings()) == 0
     settle()
     opening = receiver.texts("/slack")
     assert len(opening) == 1 and opening[0].startswith("📣 Digits is open")
     assert "deadline " + closes_at.strftime("%Y-%m-%d %H:%M UTC") in opening[0]
 
     # 23 hours before the deadline, then 50 minutes before: one message each.
-    assert send_due_notifications(now=closes_at - timedelta(hours=23)) == 2
-    assert send_due_notifications(now=closes_at - timedelta(hours=22)) == 0
-    assert send_due_notifications(now=closes_at - timedelta(minutes=50)) == 2
-    assert send_due_notifications(now=closes_at - timedelta(minutes=10)) == 0
+    assert send_due_notifications(get_settings(), now=closes_at - timedelta(hours=23)) == 2
+    assert send_due_notifications(get_settings(), now=closes_at - timedelta(hours=22)) == 0
+    assert send_due_notifications(get_settings(), now=closes_at - timedelta(minutes=50)) == 2
+    assert send_due_notifications(get_settings(), now=closes_at - timedelta(minutes=10)) == 0
     settle()
     texts = receiver.texts("/slack")
     assert texts[1].startswith("⏰ Digits closes in 23 hours")
@@ -227,8 +228,8 @@ def test_opening_closing_and_final_results_are_sent_once(
     settle()
     api.patch("/api/v1/challenges/digits", json={"state": "closed"}, headers=auth(organizer_token))
     api.post("/api/v1/challenges/digits/finalize", headers=auth(organizer_token))
-    assert send_due_notifications() == 2
-    assert send_due_notifications() == 0
+    assert send_due_notifications(get_settings()) == 2
+    assert send_due_notifications(get_settings()) == 0
     settle()
     final = receiver.texts("/slack")[-1]
     assert final.startswith("🏁 Digits is finalized: the private leaderboard is out. 🥇 ada.")

@@ -24,6 +24,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from server.config import get_settings
 from server.insight import notify
 from tests.conftest import auth, create_challenge, open_challenge_now
 from tests.insight.conftest import Receiver
@@ -58,7 +59,10 @@ def test_two_processes_racing_on_one_event_send_it_once(
         return challenge
 
     monkeypatch.setattr(notify, "_locked_challenge", read_then_wait)
-    threads = [threading.Thread(target=notify.send_due_notifications) for _ in range(2)]
+    threads = [
+        threading.Thread(target=notify.send_due_notifications, args=(get_settings(),))
+        for _ in range(2)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

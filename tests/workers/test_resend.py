@@ -84,7 +84,7 @@ def test_an_embedded_claim_the_database_refused_is_sent_again(
     assert refused  # the claim was refused: the job is left queued
 
     def scored_after_a_sweep() -> Any:
-        sweep_once()
+        sweep_once(get_settings())
         response = api.get(f"/api/v1/submissions/{created['id']}", headers=auth(participant_token))
         return response.json()["status"] in ("scored", "failed") and response.json()
 

@@ -177,13 +177,16 @@ def test_a_result_is_scores_or_an_error(
 def test_a_stale_attempt_is_refused_after_its_lease_runs_out(
     wapi: TestClient, organizer_token: str, participant_token: str
 ) -> None:
+    from server.config import get_settings
     from server.queue.sweeper import sweep_once
 
     challenge = _challenge(wapi, organizer_token)
     submission_id = _queued(wapi, participant_token, challenge)
     first = _claim(wapi, submission_id).json()["attempt"]
     _expire_lease(submission_id)
-    assert sweep_once() == [submission_id]  # queued again, and sent to the broker again
+    assert sweep_once(get_settings()) == [
+        submission_id
+    ]  # queued again, and sent to the broker again
     queue = wapi.get("/api/v1/queue", headers=auth(organizer_token)).json()
     assert queue["counts"]["queued"] == 1 and queue["broker_queues"]["cpu"] == 2
 
@@ -218,7 +221,7 @@ def test_the_last_lost_attempt_fails_as_a_platform_error_that_uses_no_quota(
     submission_id = _queued(wapi, participant_token, challenge)
     attempt = _claim(wapi, submission_id).json()["attempt"]
     _expire_lease(submission_id)
-    assert sweep_once() == []  # nothing to re-queue: the attempts are used up
+    assert sweep_once(get_settings()) == []  # nothing to re-queue: the attempts are used up
     seen = wapi.get(f"/api/v1/submissions/{submission_id}", headers=auth(participant_token)).json()
     assert seen["status"] == "failed" and "platform error" in seen["error"]
     assert _row(submission_id).platform_error

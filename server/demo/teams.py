@@ -1,7 +1,9 @@
 """Demo teams that fill the board by actually running the course's baselines.
 
-Each team trains one baseline for a short run (see docs/baselines.md) and submits
-through the ``podium`` client, exactly as a student would. The runs go one after
+Each run trains one baseline for a short run (see docs/baselines.md) with its own
+hyper-parameters and submits through the ``podium`` client with its fact sheet,
+exactly as a student would, so that the class atlas has something true to say
+(docs/teaching.md, "The demo fills the atlas"). The runs go one after
 another in the background, so the server stays responsive; their output is
 logged to ``$PODIUM_DATA_DIR/demo-teams/<team>.log``.
 """
@@ -27,21 +29,72 @@ HEALTH_TIMEOUT_SECONDS = 60
 
 @dataclass(frozen=True)
 class DemoTeam:
+    """One demo run: ``username`` trains ``arguments`` (``python -m baselines train``) and
+    submits; runs with ``after_baselines`` wait for the course's baseline rows."""
+
     username: str
     arguments: tuple[str, ...]
     message: str
+    after_baselines: bool = False
 
 
+def _mlp(hidden: str, activation: str, dropout: str, *extra: str) -> tuple[str, ...]:
+    return (
+        "--model", "mlp", "--epochs", "1", "--hidden", hidden,
+        "--activation", activation, "--dropout", dropout, *extra,
+    )  # fmt: skip
+
+
+CHECKPOINT = ("--as", "checkpoint")  # the server measures its parameter count
+
+# What the class atlas compares (docs/teaching.md): ReLU vs sigmoid, with and without
+# dropout, widths, depths and learning rates, the neuron, the MLP and the CNN, and
+# checkpoints for the parameter chart and the "tiny" (10,000) and "small" (100,000)
+# tracks. One epoch each; the quick runs first, so that the atlas has several points
+# within a few minutes, the CNN and the longer MLP after the course's baselines.
 DEMO_TEAMS = (
     DemoTeam(
-        "sigmoid-squad", ("--model", "neuron", "--epochs", "1"), "one sigmoid neuron, 1 epoch"
+        "sigmoid-squad",
+        ("--model", "neuron", "--epochs", "1", *CHECKPOINT),
+        "one sigmoid neuron, 1 epoch (7,850 parameters: the tiny track)",
     ),
-    DemoTeam("relu-rangers", ("--model", "mlp", "--epochs", "1"), "MLP with ReLU + Adam, 1 epoch"),
-    DemoTeam("conv-crew", ("--model", "cnn", "--epochs", "1"), "small CNN, 1 epoch"),
+    DemoTeam("relu-rangers", _mlp("256,128", "relu", "0.2"), "MLP 256-128, ReLU, dropout 0.2"),
+    DemoTeam(
+        "sigmoid-squad", _mlp("256,128", "sigmoid", "0.2"), "MLP 256-128, sigmoid, dropout 0.2"
+    ),
+    DemoTeam("relu-rangers", _mlp("256,128", "relu", "0"), "MLP 256-128, ReLU, no dropout"),
+    DemoTeam("sigmoid-squad", _mlp("256,128", "sigmoid", "0"), "MLP 256-128, sigmoid, no dropout"),
+    DemoTeam(
+        "tiny-titans",
+        _mlp("12", "relu", "0", *CHECKPOINT),
+        "MLP 12, ReLU (9,550 parameters: the tiny track)",
+    ),
+    DemoTeam(
+        "tiny-titans",
+        _mlp("100", "relu", "0", "--lr", "0.01", *CHECKPOINT),
+        "MLP 100, ReLU, learning rate 0.01 (79,510 parameters: the small track)",
+    ),
+    DemoTeam(
+        "deep-divers",
+        _mlp("128,64,32", "relu", "0.1", "--lr", "0.0003"),
+        "MLP 128-64-32, ReLU, dropout 0.1, learning rate 0.0003",
+    ),
+    DemoTeam(
+        "deep-divers",
+        _mlp("128,64,32", "sigmoid", "0.1", "--lr", "0.01"),
+        "MLP 128-64-32, sigmoid, dropout 0.1, learning rate 0.01",
+    ),
+    DemoTeam(
+        "conv-crew",
+        ("--model", "cnn", "--epochs", "1", *CHECKPOINT),
+        "small CNN, 1 epoch",
+        after_baselines=True,
+    ),
     DemoTeam(
         "relu-rangers",
-        ("--model", "mlp", "--epochs", "5", "--dropout", "0.2", "--seed", "2"),
-        "MLP, 5 epochs, dropout 0.2",
+        ("--model", "mlp", "--epochs", "3", "--dropout", "0.2", "--seed", "2"),
+        "MLP 256-128, 3 epochs, dropout 0.2",
+        after_baselines=True,
     ),
 )
 
@@ -105,36 +158,45 @@ def _run_teams(
     if not _wait_for_server(url):
         log.warning("demo teams: the server did not come up; skipping")
         return
+    for team in DEMO_TEAMS:
+        if not team.after_baselines:
+            _run_team(url, slug, team, tokens.get(team.username), work_dir)
     if baseline_token is not None:
         _add_course_baselines(url, slug, baseline_token, work_dir)
     for team in DEMO_TEAMS:
-        token = tokens.get(team.username)
-        if token is None:
-            continue
-        run_dir = work_dir / team.username
-        run_dir.mkdir(parents=True, exist_ok=True)
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")},
-            "PODIUM_URL": url,
-            "PODIUM_TOKEN": token,
-        }
-        command = [
-            sys.executable, "-m", "baselines", "train", *team.arguments,
-            "--device", "cpu", "--submit", slug, "--out", str(run_dir),
-            "--message", team.message,
-        ]  # fmt: skip
-        with open(work_dir / f"{team.username}.log", "w") as output:
-            started = time.monotonic()
-            # The first team downloads the data into work_dir/data/SLUG; the others reuse it.
-            code = subprocess.call(
-                command, stdout=output, stderr=subprocess.STDOUT, env=env, cwd=work_dir
-            )
-        log.info(
-            "demo team %s finished in %.0f s (exit %s)",
-            team.username,
-            time.monotonic() - started,
-            code,
+        if team.after_baselines:
+            _run_team(url, slug, team, tokens.get(team.username), work_dir)
+
+
+def _run_team(url: str, slug: str, team: DemoTeam, token: str | None, work_dir: Path) -> None:
+    """Train ``team``'s run and submit it with its fact sheet (``--submit``)."""
+    if token is None:
+        return
+    run_dir = work_dir / team.username
+    run_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")},
+        "PODIUM_URL": url,
+        "PODIUM_TOKEN": token,
+    }
+    command = [
+        sys.executable, "-m", "baselines", "train", *team.arguments,
+        "--device", "cpu", "--submit", slug, "--out", str(run_dir),
+        "--message", team.message,
+    ]  # fmt: skip
+    with open(work_dir / f"{team.username}.log", "a") as output:
+        started = time.monotonic()
+        # The first team downloads the data into work_dir/data/SLUG; the others reuse it.
+        code = subprocess.call(
+            command, stdout=output, stderr=subprocess.STDOUT, env=env, cwd=work_dir
         )
+    log.info(
+        "demo team %s (%s) finished in %.0f s (exit %s)",
+        team.username,
+        team.message,
+        time.monotonic() - started,
+        code,
+    )
 
 
 def start_demo_teams(

@@ -8,6 +8,7 @@ and remote workers take them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from server.db import session_scope
 from server.models import Challenge, Submission
 from server.queue.celery_app import job_time_limit, send_jobs
 from server.queue.embedded import run_embedded
+from server.scoring.predictions import ParsedPredictions
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +33,16 @@ def model_seconds(spec: dict[str, Any] | None) -> int:
 
 
 def dispatch(
-    submission_ids: list[int], background: bool = False, settings: Settings | None = None
+    submission_ids: list[int],
+    background: bool = False,
+    settings: Settings | None = None,
+    parsed: Mapping[int, ParsedPredictions] | None = None,
 ) -> None:
-    """Send jobs for committed submissions. Call only after the commit."""
+    """Send jobs for committed submissions. Call only after the commit.
+
+    ``parsed``: CSV predictions as the upload's validation parsed them, by
+    submission id; the embedded scorer uses them instead of reading the file
+    again (a broker's worker reads its own copy)."""
     if not submission_ids:
         return
     settings = settings or get_settings()
@@ -53,4 +62,4 @@ def dispatch(
         limits = {i: job_time_limit(settings, kind, model_seconds(spec)) for i, kind, spec in rows}
         send_jobs([(i, kinds[i], limits[i]) for i in submission_ids if i in kinds], settings)
         return
-    run_embedded(kinds, submission_ids, background, settings)
+    run_embedded(kinds, submission_ids, background, settings, parsed)

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from server.checkpoints.runner import run_checkpoint_attempt
@@ -21,6 +22,7 @@ from server.models import Challenge, Submission
 from server.queue.lease import keep_lease
 from server.queue.state import Attempt, claim, record
 from server.scoring.outcome import Outcome, csv_outcome
+from server.scoring.predictions import ParsedPredictions
 from server.storage import get_blob_store
 
 log = logging.getLogger(__name__)
@@ -62,8 +64,11 @@ def apply_test_scoring_delay(settings: Settings | None = None) -> None:
         time.sleep(delay)
 
 
-def evaluate_csv_attempt(attempt: Attempt, settings: Settings) -> Outcome:
-    """Score a claimed CSV submission against the challenge's current solution."""
+def evaluate_csv_attempt(
+    attempt: Attempt, settings: Settings, parsed: ParsedPredictions | None = None
+) -> Outcome:
+    """Score a claimed CSV submission against the challenge's current solution
+    (``parsed``: the upload's validation parse of its file, when at hand)."""
     store = get_blob_store(settings)
     with session_scope(settings) as session:
         submission = session.get(Submission, attempt.submission_id)
@@ -78,12 +83,22 @@ def evaluate_csv_attempt(attempt: Attempt, settings: Settings) -> Outcome:
         extra_metrics = list(challenge.extra_metrics or [])
     apply_test_scoring_delay(settings)
     return csv_outcome(
-        store.path_for(file_sha), store.path_for(solution_sha), solution_sha, metric, extra_metrics
+        store.path_for(file_sha),
+        store.path_for(solution_sha),
+        solution_sha,
+        metric,
+        extra_metrics,
+        parsed=parsed,
     )
 
 
-def score_submission(submission_id: int, settings: Settings | None = None) -> bool:
-    """Score one queued submission in this process; True when a result was written."""
+def score_submission(
+    submission_id: int, settings: Settings | None = None, parsed: ParsedPredictions | None = None
+) -> bool:
+    """Score one queued submission in this process; True when a result was written.
+
+    ``parsed``: a CSV's predictions as its upload's validation parsed them (the
+    request that created it scores it next): the file is not read twice."""
     settings = settings or get_settings()
     attempt = claim(submission_id, settings=settings)
     if attempt is None:
@@ -93,16 +108,18 @@ def score_submission(submission_id: int, settings: Settings | None = None) -> bo
         if attempt.kind != "csv":
             return run_checkpoint_attempt(attempt, settings)
         try:
-            outcome = evaluate_csv_attempt(attempt, settings)
+            outcome = evaluate_csv_attempt(attempt, settings, parsed)
         except Exception:
             log.exception("scoring submission %s failed", submission_id)
             outcome = Outcome.platform_failure()
         return record(attempt, outcome, settings)
 
 
-def _run(submission_id: int, settings: Settings | None = None) -> None:
+def _run(
+    submission_id: int, settings: Settings | None = None, parsed: ParsedPredictions | None = None
+) -> None:
     try:
-        score_submission(submission_id, settings)
+        score_submission(submission_id, settings, parsed)
     except Exception:
         log.exception("job for submission %s crashed", submission_id)
 
@@ -130,10 +147,13 @@ def run_embedded(
     submission_ids: list[int],
     background: bool,
     settings: Settings | None = None,
+    parsed: Mapping[int, ParsedPredictions] | None = None,
 ) -> None:
-    """CSV jobs now, in this thread (unless ``background``); the rest on the pool."""
+    """CSV jobs now, in this thread (unless ``background``); the rest on the pool.
+
+    ``parsed``: CSV files their upload's validation parsed, by submission id."""
     for submission_id in submission_ids:
         if kinds.get(submission_id) == "csv" and not background:
-            _run(submission_id, settings)
+            _run(submission_id, settings, (parsed or {}).get(submission_id))
         else:
             _submit(submission_id, settings)

@@ -18,7 +18,12 @@ from typing import Literal
 import numpy as np
 
 from server.scoring.bootstrap import public_bootstrap
-from server.scoring.predictions import PredictionError, Scores, parse_predictions
+from server.scoring.predictions import (
+    ParsedPredictions,
+    PredictionError,
+    Scores,
+    parse_predictions,
+)
 from server.scoring.solution import Solution, load_solution
 
 log = logging.getLogger(__name__)
@@ -71,15 +76,20 @@ def csv_outcome(
     metric: str,
     extra_metrics: Sequence[str] = (),
     with_bootstrap: bool = False,
+    parsed: ParsedPredictions | None = None,
 ) -> Outcome:
     """Score a predictions file, parsed once; a bad file is the participant's error.
 
     ``with_bootstrap``: also compute the bootstrap from the aligned predictions
     (a worker does, off the server); else they ride along in ``aligned``.
+    ``parsed``: this very file as the upload's validation parsed it (the
+    embedded path, in the request that created the submission); used when it
+    was parsed against this solution for this metric, else the file is read.
     """
     try:
         solution = load_solution(solution_path, metric, solution_sha256)
-        parsed = parse_predictions(predictions, solution, metric)
+        if parsed is None or not parsed_for(parsed, solution, metric):
+            parsed = parse_predictions(predictions, solution, metric)
         scores = parsed.scores(extra_metrics)
     except PredictionError as error:
         return Outcome(error=str(error))
@@ -91,6 +101,12 @@ def csv_outcome(
         return Outcome(scores=scores, aligned=aligned)
     bootstrap = safe_bootstrap(aligned, solution, metric, solution_sha256)
     return Outcome(scores=scores, public_bootstrap=bootstrap)
+
+
+def parsed_for(parsed: ParsedPredictions, solution: Solution, metric: str) -> bool:
+    """Whether ``parsed`` was made against ``solution`` (the same object: the same
+    file, cached) for ``metric``; a solution replaced since is read again."""
+    return parsed.solution is solution and parsed.scorer.name == metric
 
 
 def safe_bootstrap(

@@ -26,10 +26,10 @@ from server.config import Settings
 from server.db import session_scope
 from server.deps import SESSION_COOKIE, user_for_token
 from server.exceptions import Invalid, LimitReached, Unauthorized
-from server.models import Challenge, RefusedUpload, Submission, User, utcnow
+from server.models import Challenge, RefusedUpload, User, utcnow
 from server.storage import BlobStore
-from server.submissions.quota import LimitUse, day_start, next_reset
-from server.submissions.service import check_window, create_submission
+from server.submissions.quota import day_start, next_reset
+from server.submissions.service import Accepted, check_window, create_submission
 
 
 def refused_today(session: Session, user_id: int) -> int:
@@ -72,7 +72,7 @@ def receive_submission(
     store: BlobStore,
     settings: Settings,
     metadata: dict[str, Any] | None = None,
-) -> tuple[Submission, list[LimitUse]]:
+) -> Accepted:
     """Stage the upload and create the submission (API and page); a refused file
     is deleted and its bytes count against the uploader's daily budget."""
     with store.stage_file(upload, settings.max_upload_bytes) as staged:

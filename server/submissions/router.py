@@ -54,7 +54,7 @@ def submit(
 ) -> object:
     """Submit predictions (validated now; a rejected file uses no quota) or a checkpoint."""
     run_metadata = fact_sheet.parse(metadata)  # refused before anything is stored
-    submission, uses = receive_submission(
+    accepted = receive_submission(
         session,
         challenge,
         user,
@@ -67,9 +67,11 @@ def submit(
         settings,
         metadata=run_metadata,
     )
+    submission, uses = accepted.submission, accepted.uses
     # The job goes out only once the row is committed: a worker must find it.
     session.commit()
-    dispatch([submission.id], settings=settings)
+    # The embedded scorer scores the file as validation parsed it (no second read).
+    dispatch([submission.id], settings=settings, parsed=accepted.parsed_by_id())
     session.refresh(submission)
     return service.to_read(
         submission,

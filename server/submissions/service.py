@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -24,7 +25,7 @@ from server.models import (
     utcnow,
 )
 from server.queue.dispatch import dispatch
-from server.scoring.predictions import PredictionError, read_predictions
+from server.scoring.predictions import ParsedPredictions, PredictionError, parse_predictions
 from server.scoring.solution import load_solution
 from server.storage import BlobStore, StagedBlob, StoredBlob
 from server.submissions import quota
@@ -127,16 +128,31 @@ def check_window(challenge: Challenge, now: datetime) -> bool:
     raise Forbidden(f"the challenge is {challenge.state}; it does not accept submissions")
 
 
-def validate_csv(challenge: Challenge, blob: StoredBlob, store: BlobStore) -> None:
-    """Reject a bad predictions file with 422 before it is queued (no quota used)."""
+def validate_csv(challenge: Challenge, blob: StoredBlob, store: BlobStore) -> ParsedPredictions:
+    """Reject a bad predictions file with 422 before it is queued (no quota used);
+    returns the file parsed (with the scoring core's reader), for the scorer."""
     assert challenge.solution_sha256 is not None
     solution = load_solution(
         store.path_for(challenge.solution_sha256), challenge.metric, challenge.solution_sha256
     )
     try:
-        read_predictions(blob.path, solution, challenge.metric)
+        return parse_predictions(blob.path, solution, challenge.metric)
     except PredictionError as error:
         raise Invalid(f"predictions rejected: {error}") from None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A submission just recorded, where its team stands now, and (CSV) its parsed
+    file: pass it to ``dispatch(..., parsed=)`` so that scoring does not read it again."""
+
+    submission: Submission
+    uses: list[quota.LimitUse]
+    parsed: ParsedPredictions | None = field(default=None, repr=False)
+
+    def parsed_by_id(self) -> dict[int, ParsedPredictions]:
+        """``dispatch``'s ``parsed``: the CSV's parse under its submission's id (once flushed)."""
+        return {} if self.parsed is None else {self.submission.id: self.parsed}
 
 
 def create_submission(
@@ -150,7 +166,7 @@ def create_submission(
     config: BinaryIO | None,
     store: BlobStore,
     metadata: dict[str, Any] | None = None,
-) -> tuple[Submission, list[quota.LimitUse]]:
+) -> Accepted:
     """Validate and record a submission; returns it with where the team stands now.
 
     ``upload`` joins the blob store only once accepted (the caller discards it
@@ -166,8 +182,9 @@ def create_submission(
     late = check_window(challenge, now)
     blob: StoredBlob = upload
     config_sha256: str | None = None
+    parsed = None
     if kind == "csv":
-        validate_csv(challenge, blob, store)
+        parsed = validate_csv(challenge, blob, store)
     else:
         config_sha256 = validate_checkpoint_upload(challenge, blob, config, file_name, store)
         if config_sha256 is not None:
@@ -196,7 +213,7 @@ def create_submission(
     )
     session.add(submission)
     session.flush()
-    return submission, quota.usage(session, challenge, [team.id], now)
+    return Accepted(submission, quota.usage(session, challenge, [team.id], now), parsed)
 
 
 def visible_submission(session: Session, submission_id: int, viewer: User) -> Submission:

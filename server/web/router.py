@@ -265,7 +265,7 @@ def upload(
     kind = kind if kind in ("csv", "checkpoint") else "csv"
     has_config = config is not None and bool(config.filename)
     try:
-        submission, _ = receive_submission(
+        accepted = receive_submission(
             session,
             challenge,
             user,
@@ -281,8 +281,9 @@ def upload(
         session.rollback()
         return _submissions_page(page, challenge, refused.status, error=str(refused.detail))
     # The job goes out only once the row is committed: a worker must find it.
+    submission = accepted.submission
     session.commit()
-    dispatch([submission.id], settings=page.settings)
+    dispatch([submission.id], settings=page.settings, parsed=accepted.parsed_by_id())
     return page.redirect(f"/c/{challenge.slug}/submissions?submitted={submission.id}")
 
 

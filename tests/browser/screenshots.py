@@ -83,7 +83,7 @@ def build_demo_board() -> str:
                 challenge = session.get(Challenge, challenge_id)
                 user = session.get(User, user_id)
                 assert challenge is not None and user is not None
-                submission, _ = create_submission(
+                submission = create_submission(
                     session,
                     challenge,
                     user,
@@ -93,7 +93,7 @@ def build_demo_board() -> str:
                     "csv",
                     None,
                     get_blob_store(),
-                )
+                ).submission
                 submission_id = submission.id
             score_submission(submission_id)
             # From first_day days ago to a few hours ago, one step per submission.

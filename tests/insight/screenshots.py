@@ -68,7 +68,7 @@ def build_finalized_board() -> str:
             data = _overfit_predictions(
                 labels, public, (public_accuracy, private_accuracy), SEED + offset
             )
-            submission, _ = create_submission(
+            submission = create_submission(
                 session,
                 challenge,
                 user,
@@ -78,7 +78,7 @@ def build_finalized_board() -> str:
                 "csv",
                 None,
                 get_blob_store(),
-            )
+            ).submission
             submission_id = submission.id
         score_submission(submission_id)
     assert wait_idle(120)

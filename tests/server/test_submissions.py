@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from server.scoring import predictions
+from server.scoring.outcome import csv_outcome
+from server.scoring.predictions import parse_predictions
+from server.scoring.solution import load_solution, parse_solution
 from tests.conftest import ChallengeFixture, auth, create_challenge, open_challenge_now, submit
 
 
@@ -206,3 +212,44 @@ def test_wrong_kind_is_422(
     )
     assert response.status_code == 422
     assert "accepts csv" in response.json()["detail"]
+
+
+def test_the_embedded_path_reads_a_csv_once(
+    api: TestClient,
+    open_challenge: ChallengeFixture,
+    participant_token: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Validation parses the file; the scorer in the same request scores that parse."""
+    reads: list[object] = []
+    real = predictions._read_source
+
+    def counted(source: object) -> object:
+        reads.append(source)
+        return real(source)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(predictions, "_read_source", counted)
+    result = submit(api, participant_token, open_challenge.slug, open_challenge.predictions())
+    assert result["status"] == "scored" and result["public_score"] == 1.0
+    assert len(reads) == 1
+
+
+def test_a_parse_for_another_solution_is_read_again(
+    api: TestClient, open_challenge: ChallengeFixture, tmp_path: Path
+) -> None:
+    """The handed-on parse is used only against the very solution it was made with."""
+    solution_file = tmp_path / "solution.csv"
+    solution_file.write_bytes(open_challenge.solution_csv())
+    sha = hashlib.sha256(solution_file.read_bytes()).hexdigest()
+    right = tmp_path / "right.csv"
+    right.write_bytes(open_challenge.predictions())
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_bytes(open_challenge.predictions(correct=set()))
+    other = parse_solution(solution_file.read_bytes(), "accuracy")  # equal, not the cached one
+    stale = parse_predictions(wrong, other, "accuracy")
+    outcome = csv_outcome(right, solution_file, sha, "accuracy", parsed=stale)
+    assert outcome.scores is not None and outcome.scores.public == 1.0
+    solution = load_solution(solution_file, "accuracy", sha)
+    fresh = parse_predictions(wrong, solution, "accuracy")
+    outcome = csv_outcome(right, solution_file, sha, "accuracy", parsed=fresh)
+    assert outcome.scores is not None and outcome.scores.public == 0.0  # the parse was used

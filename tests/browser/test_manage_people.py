@@ -21,7 +21,7 @@ from tests.conftest import auth, submit
 ROSTER = (
     b"username,display_name,email,student_id\nana,Ana Lima,ana@uni.edu,S001\nben,Ben Ode,,S002\n"
 )
-NEW_PASSWORD = "ana-chose-this-password"
+NEW_PASSWORD = "blue-river-7-stones"
 
 
 def _participants(http: httpx.Client, token: str) -> dict[str, dict[str, Any]]:

@@ -398,6 +398,9 @@ def _cells(world: World) -> Iterator[tuple[str, Status, Any]]:
             yield label, row.expect[role], (got, response.text[:120])
 
 
+# About 500 cells, each a real request (the console's pages and forms doubled them):
+# well under a minute alone, but over the default 300 s on a loaded shared machine.
+@pytest.mark.timeout(900)
 def test_course_authorization_matrix(course: World) -> None:
     mismatches = [
         f"  {label}: expected {expected}, got {got} {text!r}"

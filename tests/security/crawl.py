@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from tests.security.test_authz_matrix import route_keys
 from tests.security.world import World, headers_for
 
-MAX_URLS = 600
+MAX_URLS = 800  # the whole crawl of the security world is about 620 URLs per role
 LINK = re.compile(r"""(?:href|src|action|data-[a-z-]+)\s*=\s*["']([^"'#]+)["']""")
 # Links that would end the crawler's session or change state are not followed.
 SKIPPED = ("/logout",)
@@ -40,15 +40,21 @@ def _compare_variants(world: World) -> list[dict[str, str]]:
 
 
 def _query_variants(openapi: dict[str, Any], path: str, world: World) -> list[dict[str, str]]:
-    """Every combination of the enumerated query parameters of a GET operation."""
+    """Every combination of the enumerated query parameters of a GET operation; a
+    ``track`` parameter (a challenge's parameter-budget tracks) takes each track of the
+    world too, and a name no challenge declares."""
+    tracks = [*world.spare.get("tracks", []), "no-such-track"]
     operation = openapi.get("paths", {}).get(path, {}).get("get")
     if path.endswith("/submissions/compare"):
         return _compare_variants(world)
     if operation is None:
-        if path.startswith("/c/"):  # pages: the query parameters they take
+        if path == "/c/{slug}":  # the challenge page: the query parameters it takes
+            boards = [{}, {"board": "private"}, {"board": "private", "projector": "1"}]
+            return boards + [{**b, "track": t} for b in boards[:2] for t in tracks]
+        if path.startswith("/c/"):
             return [{}, {"board": "private"}, {"board": "private", "projector": "1"}]
         return [{}]
-    choices: list[list[tuple[str, str]]] = []
+    choices: list[list[tuple[str, str | None]]] = []
     for parameter in operation.get("parameters", []):
         if parameter.get("in") != "query":
             continue
@@ -58,9 +64,12 @@ def _query_variants(openapi: dict[str, Any], path: str, world: World) -> list[di
         ]
         if schema.get("type") == "boolean":
             values = ["true", "false"]
+        if parameter["name"] == "track":
+            values = [None, *tracks]  # None: left out (the full board)
         if values:
-            choices.append([(parameter["name"], str(v)) for v in values])
-    return [dict(combo) for combo in itertools.product(*choices)] if choices else [{}]
+            choices.append([(parameter["name"], None if v is None else str(v)) for v in values])
+    combos = [{k: v for k, v in combo if v is not None} for combo in itertools.product(*choices)]
+    return combos or [{}]
 
 
 def route_urls(world: World) -> Iterator[tuple[str, dict[str, str]]]:

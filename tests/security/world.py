@@ -28,7 +28,11 @@ from typing import Any
 
 import numpy as np
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from server.db import session_scope
+from server.leaderboard.bump import bump_board
+from server.models import Challenge, Submission
 from tests.conftest import auth
 
 WORKER_TOKEN = "worker-token-for-the-security-suite-0123456789"
@@ -42,6 +46,11 @@ SUBMISSION_PLAN = {"a1": (17, 10), "a2": (12, 20), "b1": (15, 44)}
 # The hosts' baseline row in the main challenge (its private score is hidden too).
 BASELINE_PLAN = (14, 33)
 INPUT_SHAPE = [1, 2, 2]
+# Parameter-budget tracks of the main challenge, and the measured size of the rows on
+# them (a2 fits no track; the baseline fits "small"): their boards join the leak hunt.
+TRACKS = [{"name": "tiny", "max_parameters": 100}, {"name": "small", "max_parameters": 10_000}]
+MEASURED = {"a1": 50, "b1": 5_000, "a2": 1_000_000}
+BASELINE_SIZE = 7_850
 
 
 def headers_for(world: World, role: str) -> dict[str, str]:
@@ -205,7 +214,9 @@ def build_world(api: TestClient, make_user: Callable[..., str], full: bool = Tru
     alan = make_user("alan")
     bob = make_user("bob")
     # Two metrics: the second one's private values are hidden like the private score.
-    main = new_challenge(api, organizer, hidden, "main", metrics=["accuracy", "f1_macro"])
+    main = new_challenge(
+        api, organizer, hidden, "main", metrics=["accuracy", "f1_macro"], tracks=TRACKS
+    )
     # A challenge per state-changing route family, so that the routes of the
     # matrix can run in any order without changing each other's outcome.
     slugs = {"main": main}
@@ -257,6 +268,7 @@ def build_world(api: TestClient, make_user: Callable[..., str], full: bool = Tru
         201,
     )
     assert baseline["status"] == "scored", baseline
+    _measure(main, {submissions[k]: size for k, size in MEASURED.items()}, BASELINE_SIZE)
     public, private = Hidden.scores(*BASELINE_PLAN)
     public_scores.append(public)
     private_scores.append(private)
@@ -301,8 +313,27 @@ def build_world(api: TestClient, make_user: Callable[..., str], full: bool = Tru
         hidden_inputs_sha256=hashlib.sha256(hidden_inputs()).hexdigest(),
         private_scores=private_scores,
         public_scores=public_scores,
-        spare={"a1_sha256": hashlib.sha256(hidden.predictions(*SUBMISSION_PLAN["a1"])).hexdigest()},
+        spare={
+            "a1_sha256": hashlib.sha256(hidden.predictions(*SUBMISSION_PLAN["a1"])).hexdigest(),
+            "tracks": [t["name"] for t in TRACKS],
+        },
     )
+
+
+def _measure(slug: str, sizes: dict[int, int], baseline_size: int) -> None:
+    """Stand in for the sandbox: these rows become checkpoints of the measured sizes
+    (scoring real checkpoints here would need torch and the sandbox for every test)."""
+    with session_scope() as session:
+        challenge = session.scalars(select(Challenge).where(Challenge.slug == slug)).one()
+        for row in session.scalars(select(Submission).where(Submission.id.in_(sizes))):
+            row.kind, row.parameter_count = "checkpoint", sizes[row.id]
+        for row in session.scalars(
+            select(Submission).where(
+                Submission.challenge_id == challenge.id, Submission.team_id.is_(None)
+            )
+        ):
+            row.kind, row.parameter_count = "checkpoint", baseline_size
+        bump_board(session, challenge.id)
 
 
 def _finish_side_challenges(

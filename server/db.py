@@ -16,7 +16,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 _engines: dict[str, Engine] = {}
 _sessionmakers: dict[str, sessionmaker[Session]] = {}
-_last: tuple[Settings, Engine] | None = None  # the settings last asked for, and their engine
+_last: tuple[Settings, Engine, sessionmaker[Session]] | None = None  # the settings last seen
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -51,23 +51,25 @@ def make_engine(url: str, busy_timeout_seconds: float = SQLITE_BUSY_TIMEOUT_MS /
 
 def get_engine(settings: Settings | None = None) -> Engine:
     """The engine for the configured database (one per URL per process)."""
+    return _current(settings)[0]
+
+
+def get_sessionmaker(settings: Settings | None = None) -> sessionmaker[Session]:
+    return _current(settings)[1]
+
+
+def _current(settings: Settings | None) -> tuple[Engine, sessionmaker[Session]]:
     global _last
     settings = settings or get_settings()
     last = _last
     if last is not None and last[0] is settings:
-        return last[1]  # the cached requests' path: no URL to build (SQLite: a realpath)
+        return last[1], last[2]  # every request's path: no URL to build (SQLite: a realpath)
     url = settings.sqlalchemy_url
     if url not in _engines:
         _engines[url] = make_engine(url, settings.sqlite_busy_timeout_seconds)
         _sessionmakers[url] = sessionmaker(bind=_engines[url], expire_on_commit=False)
-    _last = (settings, _engines[url])
-    return _engines[url]
-
-
-def get_sessionmaker(settings: Settings | None = None) -> sessionmaker[Session]:
-    settings = settings or get_settings()
-    get_engine(settings)
-    return _sessionmakers[settings.sqlalchemy_url]
+    _last = (settings, _engines[url], _sessionmakers[url])
+    return _engines[url], _sessionmakers[url]
 
 
 @contextmanager

@@ -166,6 +166,48 @@ def create_form_screenshot(page: Any, out_dir: Path) -> Path:
     return target
 
 
+def story_screenshots(page: Any, slug: str, out_dir: Path) -> list[Path]:
+    """The steps of "Running a course in the browser" that the pages above do not show:
+    the console's list, the links a roster import gives (once), an announcement's preview,
+    the finalize confirmation and the exports."""
+
+    def shot(name: str) -> Path:
+        page.wait_for_load_state("networkidle")
+        target = out_dir / name
+        page.screenshot(path=str(target), full_page=True)
+        return target
+
+    written = []
+    page.goto("/manage")
+    written.append(shot("console-index.png"))
+    page.goto(f"/manage/{slug}/people")
+    roster = "username,display_name,email,student_id\n" + "".join(
+        f"{u},{n},{u}@uni.edu,S10{i}\n"
+        for i, (u, n) in enumerate(
+            [("mia", "Mia Kovač"), ("noah", "Noah Berg"), ("ola", "Ola Nilsen")]
+        )
+    )
+    page.get_by_label("Roster CSV").set_input_files(
+        files=[{"name": "roster.csv", "mimeType": "text/csv", "buffer": roster.encode()}]
+    )
+    page.get_by_role("button", name="Import").click()
+    written.append(shot("console-roster-links.png"))
+    page.goto(f"/manage/{slug}/announcements")
+    page.get_by_label("Title").fill("Office hours")
+    page.get_by_label("Text (Markdown)").fill(
+        "Friday at **10:00**, room B2: bring your *confusion matrix*."
+    )
+    page.get_by_role("button", name="Preview").click()
+    written.append(shot("console-announcements.png"))
+    page.goto(f"/manage/{slug}/close")  # closed first, as a course does before finalizing
+    page.get_by_role("button", name="Close it now").click()
+    page.get_by_role("link", name="Finalize the challenge").click()
+    written.append(shot("console-finalize.png"))
+    page.goto(f"/manage/{slug}/exports")
+    written.append(shot("console-exports.png"))
+    return written
+
+
 def take_screenshots(out_dir: Path) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
@@ -207,6 +249,7 @@ def take_screenshots(out_dir: Path) -> list[Path]:
             target = out_dir / name
             page.screenshot(path=str(target), full_page=True)
             written.append(target)
+        written.extend(story_screenshots(page, slug, out_dir))
         written.append(create_form_screenshot(page, out_dir))
         browser.close()
     return written

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.accounts.sessions import CSRF_FIELD
+from server.challenges import access
 from server.challenges import service as challenges
 from server.challenges.schemas import ChallengeUpdate
 from server.exceptions import Forbidden
@@ -90,14 +91,22 @@ def require_organizer(page: Page) -> User:
 
 
 def managed_challenge(page: Page, slug: str) -> Challenge:
-    """The challenge as the API's ``ManagedChallenge`` finds it (404 when missing)."""
-    user = require_organizer(page)
+    """The challenge as the API's ``ManagedChallenge`` finds it: any signed-in user
+    who manages it (a host needs no organizer role); 404 hidden, 403 seen only."""
+    user = page.require_user()
     return challenges.get_managed(page.session, slug, user)
 
 
 def managed_challenges(page: Page) -> list[Challenge]:
-    user = require_organizer(page)
-    return challenges.list_challenges(page.session, user)
+    """Every challenge the viewer manages; 403 for one who manages none and may not create."""
+    user = page.require_user()
+    ids = access.managed_ids(page.session, user)  # None: an admin, who manages all
+    found = [
+        c for c in challenges.list_challenges(page.session, user) if ids is None or c.id in ids
+    ]
+    if not found and not user.is_organizer:
+        raise Forbidden("organizer role required")
+    return found
 
 
 @dataclass(frozen=True)

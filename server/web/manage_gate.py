@@ -2,8 +2,9 @@
 
 FastAPI reads a multipart body before any dependency runs; without this check
 anyone could make the server spool an upload before being told no. It repeats
-the pages' own checks, with the same answers: the sign-in page, then 403 for
-a non-organizer, then ``get_managed`` (404 hidden, 403 seen but not managed).
+the pages' own checks, with the same answers: the sign-in page, then for a
+challenge ``get_managed`` (404 hidden, 403 seen but not managed), and for a new
+challenge 403 for a non-organizer.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ def organizer_page_gate(request: Request, settings: Settings) -> None:
         user = user_for_token(session, token) if token else None
         if user is None:
             raise LoginRequired
-        if not user.is_organizer:
-            raise Forbidden("organizer role required")
         slug = request.path_params.get("slug")
         if slug is not None:
-            get_managed(session, slug, user)
+            get_managed(session, slug, user)  # a host needs no organizer role
+        elif not user.is_organizer:
+            raise Forbidden("organizer role required")  # creating a challenge

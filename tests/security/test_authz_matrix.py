@@ -52,6 +52,12 @@ def CONSOLE(ok: int = 200) -> dict[str, Status]:
     return R(anon="login", worker="login", other=403, org=ok, owner=403)
 
 
+def CONSOLE_DRAFT(ok: int = 200) -> dict[str, Status]:
+    """/manage pages of a draft: as the API, a draft does not exist for those who do
+    not manage it (404); a host needs no organizer role."""
+    return R(anon="login", worker="login", other=404, org=ok, owner=404)
+
+
 def WORKERS(ok: int = 200) -> dict[str, Status]:
     return R(anon=401, worker=ok, other=403, org=403, owner=403)
 
@@ -537,7 +543,7 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     # ---- organizer console (/manage: the API's management check, for pages) --------------
     ("GET", "/manage", ""): Row(CONSOLE()),
     ("GET", "/manage/{slug}", ""): Row(CONSOLE()),
-    ("GET", "/manage/{slug}", "draft"): Row(CONSOLE(), on="draft"),
+    ("GET", "/manage/{slug}", "draft"): Row(CONSOLE_DRAFT(), on="draft"),
     ("GET", "/manage/{slug}/{action}", ""): Row(
         CONSOLE(), on="to_finalize", params={"action": lambda w, r: "finalize"}
     ),
@@ -684,7 +690,7 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         why="the sign-in and organizer checks run before the upload is read",
     ),
     ("GET", "/manage/{slug}/edit", ""): Row(CONSOLE()),
-    ("GET", "/manage/{slug}/edit", "draft"): Row(CONSOLE(), on="draft"),
+    ("GET", "/manage/{slug}/edit", "draft"): Row(CONSOLE_DRAFT(), on="draft"),
     ("POST", "/manage/{slug}/edit", ""): Row(
         CONSOLE(422),
         on="side",
@@ -707,7 +713,7 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         },
     ),
     ("GET", "/manage/{slug}/data", ""): Row(CONSOLE()),
-    ("GET", "/manage/{slug}/data", "draft"): Row(CONSOLE(), on="draft"),
+    ("GET", "/manage/{slug}/data", "draft"): Row(CONSOLE_DRAFT(), on="draft"),
     ("POST", "/manage/{slug}/data/files", ""): Row(
         CONSOLE(303),
         on="side",
@@ -716,7 +722,7 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         why="the sign-in, organizer and host checks run before the upload is read",
     ),
     ("POST", "/manage/{slug}/data/files", "draft"): Row(
-        CONSOLE(303),
+        CONSOLE_DRAFT(303),
         on="draft",
         files=_page_upload("notes.txt", b"read me\n"),
         data=lambda w, r: {"csrf_token": _csrf(w, r)},

@@ -136,8 +136,10 @@ def test_refusals(
     csrf = sign_in(participant, "paul")
     assert 'href="/manage"' not in participant.get("/").text
     assert participant.get("/manage").status_code == 403
-    assert participant.get("/manage/digits").status_code == 403
-    assert _act(participant, "digits", "open", csrf).status_code == 403
+    # As the API answers: a draft is hidden from a participant (404), not merely refused.
+    api_status = api.get("/api/v1/challenges/digits/hosts", headers=auth(participant_token))
+    assert participant.get("/manage/digits").status_code == api_status.status_code == 404
+    assert _act(participant, "digits", "open", csrf).status_code == 404
     assert _state(api, organizer_token, "digits") == "draft"
 
     organizer = browser_client()
@@ -155,3 +157,34 @@ def csrf_field(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match
     return match.group(1)
+
+
+def test_a_host_without_the_organizer_role_manages_its_challenge(
+    api: TestClient,
+    organizer_token: str,
+    participant_token: str,
+    stranger_token: str,
+    browser_client: Callable[[], TestClient],
+) -> None:
+    create_challenge(api, organizer_token)
+    create_challenge(api, organizer_token, slug="other", title="Not hosted")
+    added = api.post(
+        "/api/v1/challenges/digits/hosts", json={"username": "paul"}, headers=auth(organizer_token)
+    )
+    assert added.status_code in (200, 201), added.text
+    host = browser_client()
+    csrf = sign_in(host, "paul")
+    listing = host.get("/manage")
+    assert listing.status_code == 200
+    assert 'data-slug="digits"' in listing.text
+    assert 'data-slug="other"' not in listing.text  # only what it hosts
+    assert host.get("/manage/digits").status_code == 200
+    assert _act(host, "digits", "open", csrf).status_code == 303
+    assert _state(api, organizer_token, "digits") == "open"
+    # Another challenge of the same organizer: seen by nobody but its managers.
+    assert host.get("/manage/other").status_code == 404
+    assert host.get("/manage/new").status_code == 403  # creating needs the organizer role
+    # A participant who hosts nothing is still refused the console.
+    stranger = browser_client()
+    sign_in(stranger, "sam")
+    assert stranger.get("/manage").status_code == 403

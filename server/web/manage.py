@@ -212,6 +212,8 @@ def confirm(slug: str, action: Action, page: PageDep) -> Response:
         challenge=challenge,
         action=action,
         consequence=CONSEQUENCES[action],
+        offered=challenge.state in OFFERED[action],
+        needs=" or ".join(str(state) for state in OFFERED[action]),
     )
 
 

@@ -75,6 +75,10 @@ def test_lifecycle_open_close_finalize_with_confirmation(
     assert 'href="/manage/digits/finalize"' not in detail.text  # only once closed
     assert "/api/v1/challenges/digits/export?board=private&amp;format=csv" in detail.text
 
+    early = organizer.get("/manage/digits/finalize")  # a draft cannot be finalized
+    assert "Not possible now: finalize needs the challenge to be closed." in early.text
+    assert 'name="confirmed"' not in early.text
+
     confirm = organizer.get("/manage/digits/open")
     assert "An opened challenge cannot go back to draft." in confirm.text
     assert 'name="confirmed" value="yes"' in confirm.text

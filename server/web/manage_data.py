@@ -11,6 +11,7 @@ forms post as they are.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -64,7 +65,7 @@ def _render(
     notice: str | None = None,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    store = get_blob_store()
+    store = get_blob_store(page.settings)
     return page.render(
         "manage/data.html",
         status_code,
@@ -96,7 +97,35 @@ def _chosen(upload: UploadFile | None) -> bool:
 
 
 def _staged(page: Page, upload: UploadFile) -> StagedBlob:
-    return get_blob_store().stage_file(upload.file, page.settings.max_upload_bytes)
+    return get_blob_store(page.settings).stage_file(upload.file, page.settings.max_upload_bytes)
+
+
+def _receive(
+    page: Page,
+    slug: str,
+    csrf: str,
+    file: UploadFile | None,
+    field: str,
+    missing: str,
+    uploaded: Uploaded,
+    put: Callable[[Challenge, StagedBlob], object],
+) -> Response:
+    """One upload form: CSRF, the management check, the service, the page again
+    with the service's refusal under ``field`` (nothing kept), or a redirect."""
+    page.require_user()
+    page.check_csrf(csrf)
+    challenge = managed_challenge(page, slug)
+    if file is None or not _chosen(file):
+        return _render(page, challenge, 422, errors={field: missing})
+    try:
+        with _staged(page, file) as staged:
+            put(challenge, staged)
+    except PodiumError as refused:
+        page.session.rollback()
+        challenge = managed_challenge(page, slug)
+        return _render(page, challenge, refused.status, errors={field: str(refused.detail)})
+    page.session.commit()
+    return page.redirect(f"/manage/{challenge.slug}/data?uploaded={uploaded}")
 
 
 @router.post("/manage/{slug}/data/files", response_class=HTMLResponse)
@@ -109,22 +138,13 @@ def upload_file(
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """PUT .../files/{name} from a form: the name typed, else the file's own name."""
-    page.require_user()
-    page.check_csrf(csrf)
-    challenge = managed_challenge(page, slug)
-    if file is None or not _chosen(file):
-        return _render(page, challenge, 422, errors={"file": "choose a file to upload"})
-    target = name.strip() or (file.filename or "").rsplit("/", 1)[-1]
-    try:
+    target = name.strip() or ((file.filename if file else None) or "").rsplit("/", 1)[-1]
+
+    def put(challenge: Challenge, staged: StagedBlob) -> None:
         challenges.check_file_name(target)
-        with _staged(page, file) as staged:
-            challenges.put_file(page.session, challenge, target, staged)
-    except PodiumError as refused:
-        page.session.rollback()
-        challenge = managed_challenge(page, slug)
-        return _render(page, challenge, refused.status, errors={"file": str(refused.detail)})
-    page.session.commit()
-    return page.redirect(f"/manage/{challenge.slug}/data?uploaded=file")
+        challenges.put_file(page.session, challenge, target, staged)
+
+    return _receive(page, slug, csrf, file, "file", "choose a file to upload", "file", put)
 
 
 @router.post("/manage/{slug}/data/solution", response_class=HTMLResponse)
@@ -136,21 +156,17 @@ def upload_solution(
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """PUT .../solution from a form: checked against the metric, never shown back."""
-    page.require_user()
-    page.check_csrf(csrf)
-    challenge = managed_challenge(page, slug)
-    if file is None or not _chosen(file):
-        return _render(page, challenge, 422, errors={"solution": "choose the solution CSV"})
-    store = get_blob_store()
-    try:
-        with _staged(page, file) as staged:
-            challenges.put_solution(page.session, challenge, staged, store)
-    except PodiumError as refused:
-        page.session.rollback()
-        challenge = managed_challenge(page, slug)
-        return _render(page, challenge, refused.status, errors={"solution": str(refused.detail)})
-    page.session.commit()
-    return page.redirect(f"/manage/{challenge.slug}/data?uploaded=solution")
+    store = get_blob_store(page.settings)
+    return _receive(
+        page,
+        slug,
+        csrf,
+        file,
+        "solution",
+        "choose the solution CSV",
+        "solution",
+        lambda challenge, staged: challenges.put_solution(page.session, challenge, staged, store),
+    )
 
 
 @router.post("/manage/{slug}/data/hidden-inputs", response_class=HTMLResponse)
@@ -162,18 +178,14 @@ def upload_hidden_inputs(
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """PUT .../hidden-inputs from a form (checkpoint challenges)."""
-    page.require_user()
-    page.check_csrf(csrf)
-    challenge = managed_challenge(page, slug)
-    if file is None or not _chosen(file):
-        return _render(page, challenge, 422, errors={"hidden": "choose the hidden inputs (.npy)"})
-    store = get_blob_store()
-    try:
-        with _staged(page, file) as staged:
-            challenges.put_hidden_inputs(page.session, challenge, staged, store)
-    except PodiumError as refused:
-        page.session.rollback()
-        challenge = managed_challenge(page, slug)
-        return _render(page, challenge, refused.status, errors={"hidden": str(refused.detail)})
-    page.session.commit()
-    return page.redirect(f"/manage/{challenge.slug}/data?uploaded=hidden-inputs")
+    store = get_blob_store(page.settings)
+    return _receive(
+        page,
+        slug,
+        csrf,
+        file,
+        "hidden",
+        "choose the hidden inputs (.npy)",
+        "hidden-inputs",
+        lambda c, staged: challenges.put_hidden_inputs(page.session, c, staged, store),
+    )

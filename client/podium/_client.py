@@ -751,6 +751,13 @@ class Client(RulesMixin, AccountsMixin):
         data = self._call("POST", f"/challenges/{_seg(slug)}/rescore")
         return int(data.get("rescored", 0)) if isinstance(data, dict) else 0
 
+    def requeue(self, slug: str, submission_ids: list[int] | None = None) -> list[int]:
+        """Queue again submissions that failed through a platform error (not the team's
+        fault): the ids given, or every one; returns the ids queued again."""
+        body = {"submission_ids": submission_ids} if submission_ids else {}
+        data = self._call("POST", f"/challenges/{_seg(slug)}/queue/requeue", json=body)
+        return [int(i) for i in data.get("requeued", [])] if isinstance(data, dict) else []
+
     def export(
         self, slug: str, board: str = "public", format: str = "csv", *, track: str | None = None
     ) -> str:

@@ -539,3 +539,22 @@ def test_admin_finalize_rescore_export(fake: FakeAPI, tmp_path: Path) -> None:
 def test_version(fake: FakeAPI) -> None:
     result = run(fake, "--version")
     assert result.exit_code == 0 and result.stdout.startswith("podium-client ")
+
+
+def test_admin_requeue_every_platform_failure_or_the_ids_given(fake: FakeAPI) -> None:
+    fake.add("POST", "/challenges/mnist/queue/requeue", reply(200, {"requeued": [4, 9]}))
+    result = run(fake, "admin", "requeue", "mnist")
+    assert result.exit_code == 0, result.output
+    assert "Queued again 2 submission(s) of mnist: 4, 9" in result.stdout
+    assert json_of(fake.requests[-1]) == {}
+    fake.add("POST", "/challenges/mnist/queue/requeue", reply(200, {"requeued": [9]}))
+    assert run(fake, "admin", "requeue", "mnist", "9").exit_code == 0
+    assert json_of(fake.requests[-1]) == {"submission_ids": [9]}
+    fake.add(
+        "POST",
+        "/challenges/mnist/queue/requeue",
+        reply(409, {"detail": "not platform failures: 7 (only those can be queued again)"}),
+    )
+    assert_one_line_error(run(fake, "admin", "requeue", "mnist", "7"), "not platform failures: 7")
+    fake.add("POST", "/challenges/mnist/queue/requeue", reply(200, {"requeued": []}))
+    assert "No platform failure to queue again" in run(fake, "admin", "requeue", "mnist").stdout

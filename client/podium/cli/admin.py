@@ -331,6 +331,25 @@ def rescore(ctx: typer.Context, slug: Slug) -> None:
     typer.echo(f"Re-scoring {count} submission(s) of {slug}.")
 
 
+@app.command("requeue")
+def requeue(
+    ctx: typer.Context,
+    slug: Slug,
+    ids: Annotated[
+        list[int] | None,
+        typer.Argument(help="Submission ids (default: every platform failure).", min=1),
+    ] = None,
+) -> None:
+    """Queue again submissions that failed through a platform error (a lost worker...)."""
+    queued = get_client(ctx).requeue(slug, ids or None)
+    if not queued:
+        typer.echo(f"No platform failure to queue again in {slug}.")
+        return
+    typer.echo(
+        f"Queued again {len(queued)} submission(s) of {slug}: " + ", ".join(map(str, queued))
+    )
+
+
 @app.command("export")
 def export(
     ctx: typer.Context,

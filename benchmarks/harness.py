@@ -165,10 +165,11 @@ def running_server(
 ) -> Iterator[Server]:
     """``podium-server serve`` as a subprocess; waits until /api/v1/health answers."""
     port = free_port()
-    env = {**os.environ, **db.env(), **(extra_env or {})}
+    env = {**os.environ, **db.env()}
     if not db.url:
         env.pop("PODIUM_DATABASE_URL", None)
-    env.pop("PODIUM_BROKER_URL", None)
+    env.pop("PODIUM_BROKER_URL", None)  # embedded jobs unless extra_env names a broker
+    env.update(extra_env or {})
     log = db.data_dir / f"server-{port}.log"
     command = [str(SERVER_BIN), "serve", "--port", str(port), "--workers", str(workers)]
     profile = os.environ.get("PODIUM_BENCH_PROFILE")

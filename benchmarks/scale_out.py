@@ -515,6 +515,7 @@ def main() -> None:
     except ValueError as error:
         parser.error(str(error))
     size = sizes(args)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress in a log
     # A SIGTERM still stops every process this run started (the finally clauses).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 

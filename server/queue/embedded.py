@@ -4,6 +4,14 @@ CSV submissions are scored right away, in the request that created them;
 checkpoints and bulk re-scores run on a small background pool. Either way the
 job is claimed, evaluated into one :class:`~server.scoring.outcome.Outcome`
 and recorded through ``server.queue.state``, as a remote worker's would be.
+
+A new CSV submission is claimed by the very transaction that creates it
+(:class:`InlineJob`): its request then scores it from what it already holds
+(the challenge's solution and metric, the upload's parse) and records the
+result, one transaction after the creating one instead of four (dispatch,
+claim, evaluate, record). The claim is committed with the row, lease and all,
+so a process that dies mid-job leaves a ``running`` job that the sweeper and
+start-up recovery re-queue.
 """
 
 from __future__ import annotations
@@ -12,8 +20,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from server.checkpoints.runner import run_checkpoint_attempt
 from server.config import Settings, get_settings
@@ -113,6 +122,53 @@ def score_submission(
             log.exception("scoring submission %s failed", submission_id)
             outcome = Outcome.platform_failure()
         return record(attempt, outcome, settings)
+
+
+@dataclass(frozen=True)
+class InlineJob:
+    """A CSV submission claimed by the transaction that created it (``attempt``),
+    with what scoring it needs, known to that request: nothing is read back."""
+
+    attempt: Attempt
+    file_sha256: str
+    solution_sha256: str
+    metric: str
+    extra_metrics: Sequence[str] = ()
+    parsed: ParsedPredictions | None = field(default=None, repr=False)
+
+
+def inline_claim(kind: str, settings: Settings) -> bool:
+    """Whether a new ``kind`` submission is claimed as it is created and scored by its
+    request after the commit (a CSV on the embedded transport)."""
+    return kind == "csv" and not settings.broker_url
+
+
+def score_inline(job: InlineJob, settings: Settings | None = None) -> bool:
+    """Score and record an :class:`InlineJob` in this thread, once its creating
+    transaction is committed; True when the result was written. Never raises: a
+    result that cannot be recorded leaves the job running until its lease runs
+    out, and the sweeper sends it again."""
+    settings = settings or get_settings()
+    try:
+        with keep_lease(job.attempt.submission_id, job.attempt.token, settings):
+            try:
+                apply_test_scoring_delay(settings)
+                store = get_blob_store(settings)
+                outcome = csv_outcome(
+                    store.path_for(job.file_sha256),
+                    store.path_for(job.solution_sha256),
+                    job.solution_sha256,
+                    job.metric,
+                    list(job.extra_metrics),
+                    parsed=job.parsed,
+                )
+            except Exception:
+                log.exception("scoring submission %s failed", job.attempt.submission_id)
+                outcome = Outcome.platform_failure()
+            return record(job.attempt, outcome, settings)
+    except Exception:
+        log.exception("job for submission %s crashed", job.attempt.submission_id)
+        return False
 
 
 def _run(

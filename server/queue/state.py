@@ -1,6 +1,8 @@
 """The job state machine: claim a queued submission, record how its attempt ended.
 
-``queued -> running`` (:func:`claim`, under a new attempt token and a lease),
+``queued -> running`` (:func:`claim`, under a new attempt token and a lease;
+or :func:`running_columns` when the transaction that creates the submission
+claims it, for an embedded CSV that its request scores right after the commit),
 ``running -> scored | failed`` (:func:`record`, once, by the attempt that holds
 the token). Leases, the sweeper and start-up recovery (``lease``, ``sweeper``,
 ``recovery``) put ``running`` jobs whose attempt died back to ``queued``. Every
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
@@ -24,7 +26,7 @@ from server.models import Submission, SubmissionStatus, utcnow
 from server.scoring.bootstrap import columns_for
 from server.scoring.outcome import PLATFORM_ERROR_MESSAGE, Outcome
 
-__all__ = ["PLATFORM_ERROR_MESSAGE", "Attempt", "claim", "record"]
+__all__ = ["PLATFORM_ERROR_MESSAGE", "Attempt", "claim", "record", "running_columns"]
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,33 @@ class Attempt:
     challenge_id: int
 
 
+def new_token(worker: str) -> str:
+    return f"{worker}:{uuid.uuid4().hex}"
+
+
+def running_columns(
+    token: str, now: datetime, settings: Settings | None = None
+) -> dict[str, object]:
+    """A new submission's columns when the transaction that creates it also claims it
+    (first attempt, under ``token``, leased from ``now``). Committed together, a
+    crash afterwards leaves a ``running`` job whose lease runs out: the sweeper and
+    start-up recovery re-queue it like any claimed job."""
+    settings = settings or get_settings()
+    return {
+        "status": SubmissionStatus.running,
+        "started_at": now,
+        "attempts": 1,
+        "worker_id": token,
+        "lease_expires_at": now + timedelta(seconds=settings.job_lease_seconds),
+    }
+
+
 def claim(
     submission_id: int, worker: str = "embedded", settings: Settings | None = None
 ) -> Attempt | None:
     """Mark a queued submission running under a new attempt token (None: nothing to do)."""
     settings = settings or get_settings()
-    token = f"{worker}:{uuid.uuid4().hex}"
+    token = new_token(worker)
     now = utcnow()
     with session_scope(settings) as session:
         result = session.execute(

@@ -88,6 +88,7 @@ def receive_submission(
                 config,
                 store,
                 metadata=metadata,
+                settings=settings,
             )
         except (Invalid, LimitReached):
             session.rollback()  # SQLite: let go of the write lock before recording

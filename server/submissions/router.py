@@ -11,7 +11,6 @@ from server.challenges.router import VisibleChallenge
 from server.deps import CurrentUser, SessionDep, SettingsDep, StoreDep
 from server.models import Challenge, Submission
 from server.models.base import RowId
-from server.queue.dispatch import dispatch
 from server.storage import get_blob_store
 from server.submissions import metadata as fact_sheet
 from server.submissions import quota, service
@@ -71,7 +70,7 @@ def submit(
     # The job goes out only once the row is committed: a worker must find it.
     session.commit()
     # The embedded scorer scores the file as validation parsed it (no second read).
-    dispatch([submission.id], settings=settings, parsed=accepted.parsed_by_id())
+    accepted.send(settings)
     session.refresh(submission)
     return service.to_read(
         submission,

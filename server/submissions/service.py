@@ -13,6 +13,7 @@ from server.challenges import access
 from server.challenges.service import is_accepting
 from server.checkpoints.formats import read_config
 from server.checkpoints.upload import validate_checkpoint_upload
+from server.config import Settings
 from server.exceptions import Conflict, Forbidden, Invalid, NotFound
 from server.leaderboard.bump import bump_board
 from server.models import (
@@ -25,6 +26,8 @@ from server.models import (
     utcnow,
 )
 from server.queue.dispatch import dispatch
+from server.queue.embedded import InlineJob, inline_claim, score_inline
+from server.queue.state import Attempt, new_token, running_columns
 from server.scoring.predictions import ParsedPredictions, PredictionError, parse_predictions
 from server.scoring.solution import load_solution
 from server.storage import BlobStore, StagedBlob, StoredBlob
@@ -144,15 +147,25 @@ def validate_csv(challenge: Challenge, blob: StoredBlob, store: BlobStore) -> Pa
 @dataclass(frozen=True)
 class Accepted:
     """A submission just recorded, where its team stands now, and (CSV) its parsed
-    file: pass it to ``dispatch(..., parsed=)`` so that scoring does not read it again."""
+    file, so that scoring does not read it again; ``job``: the submission was
+    claimed as it was created (an embedded CSV): :meth:`send` scores it."""
 
     submission: Submission
     uses: list[quota.LimitUse]
     parsed: ParsedPredictions | None = field(default=None, repr=False)
+    job: InlineJob | None = field(default=None, repr=False)
 
     def parsed_by_id(self) -> dict[int, ParsedPredictions]:
         """``dispatch``'s ``parsed``: the CSV's parse under its submission's id (once flushed)."""
         return {} if self.parsed is None else {self.submission.id: self.parsed}
+
+    def send(self, settings: Settings) -> None:
+        """Hand the submission to its scorer; call only after the commit. A claimed
+        one is scored now, in this thread; any other is dispatched."""
+        if self.job is not None:
+            score_inline(self.job, settings)
+        else:
+            dispatch([self.submission.id], settings=settings, parsed=self.parsed_by_id())
 
 
 def create_submission(
@@ -166,12 +179,16 @@ def create_submission(
     config: BinaryIO | None,
     store: BlobStore,
     metadata: dict[str, Any] | None = None,
+    settings: Settings | None = None,
 ) -> Accepted:
     """Validate and record a submission; returns it with where the team stands now.
 
     ``upload`` joins the blob store only once accepted (the caller discards it
     otherwise), so a refused file leaves nothing behind. ``metadata`` is the
     validated fact sheet; a checkpoint's model config fills its architecture keys.
+    ``settings``: the server's, when the caller sends the submission to its scorer
+    with :meth:`Accepted.send` (an embedded CSV is then claimed in this transaction);
+    None leaves it queued for ``dispatch``.
     """
     now = utcnow()
     if kind not in challenge.submission_kinds:
@@ -196,6 +213,11 @@ def create_submission(
     lock_teams(session, [team.id])
     quota.enforce(session, challenge, [team.id], now)
     blob = upload.commit()
+    claimed = settings is not None and inline_claim(kind, settings)
+    token = new_token("embedded") if claimed else ""
+    state: dict[str, Any] = {"status": SubmissionStatus.queued}
+    if claimed:
+        state = running_columns(token, now, settings)
     submission = Submission(
         challenge_id=challenge.id,
         team_id=team.id,
@@ -206,14 +228,25 @@ def create_submission(
         file_size=blob.size,
         config_sha256=config_sha256,
         message=message,
-        status=SubmissionStatus.queued,
         created_at=now,
         late=late,
         run_metadata=metadata,
+        **state,
     )
     session.add(submission)
     session.flush()
-    return Accepted(submission, quota.usage(session, challenge, [team.id], now), parsed)
+    job = None
+    if claimed:
+        assert challenge.solution_sha256 is not None  # validate_csv read it
+        job = InlineJob(
+            Attempt(submission.id, token, kind, challenge.id),
+            blob.sha256,
+            challenge.solution_sha256,
+            challenge.metric,
+            list(challenge.extra_metrics or []),
+            parsed,
+        )
+    return Accepted(submission, quota.usage(session, challenge, [team.id], now), parsed, job)
 
 
 def visible_submission(session: Session, submission_id: int, viewer: User) -> Submission:

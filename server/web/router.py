@@ -31,7 +31,6 @@ from server.leaderboard import service as leaderboards
 from server.leaderboard.tracks import find_track
 from server.models import Challenge, ChallengeFile, ChallengeState, Role, Team, User, utcnow
 from server.models.base import RowId
-from server.queue.dispatch import dispatch
 from server.scoring.metrics import get_metric
 from server.submissions import service as submissions
 from server.submissions.gate import page_submission_gate, receive_submission
@@ -283,7 +282,7 @@ def upload(
     # The job goes out only once the row is committed: a worker must find it.
     submission = accepted.submission
     session.commit()
-    dispatch([submission.id], settings=page.settings, parsed=accepted.parsed_by_id())
+    accepted.send(page.settings)
     return page.redirect(f"/c/{challenge.slug}/submissions?submitted={submission.id}")
 
 

@@ -26,7 +26,8 @@ The scheme, fixed so that a test (or a curious student) can redo it:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -38,6 +39,8 @@ LOOPED_RESAMPLES = 200
 CONFIDENCE = 0.95
 # Gathered values per chunk of resamples (bounds memory: 4M float64 = 32 MB).
 CHUNK_VALUES = 4_000_000
+# The index matrix is kept (one challenge's) up to this many indices (int64: 64 MB).
+KEEP_VALUES = 8_000_000
 # More undefined resamples than this and no interval is given.
 MAX_UNDEFINED_FRACTION = 0.1
 
@@ -66,6 +69,45 @@ def resample_chunks(n: int, resamples: int) -> list[tuple[int, int]]:
     return [(start, min(per_chunk, resamples - start)) for start in range(0, resamples, per_chunk)]
 
 
+_draw_lock = threading.Lock()
+_last_draw: tuple[tuple[int, int, int], np.ndarray] | None = None
+
+
+def _kept_draw(seed: int, n: int, resamples: int) -> np.ndarray | None:
+    """The whole index matrix of a challenge's draw, drawn once and kept.
+
+    Every submission of a challenge resamples the same rows (the seed is the
+    solution's), so drawing them again for each one (more than half of a
+    bootstrap's time at 10,000 rows) is wasted: the last challenge's draw is
+    kept, read-only, when it has at most KEEP_VALUES indices (64 MB). One draw
+    of the whole matrix gives the numbers of the chunked draws. None: too big,
+    draw as you go."""
+    global _last_draw
+    if n * resamples > KEEP_VALUES:
+        return None
+    key = (seed, n, resamples)
+    with _draw_lock:
+        if _last_draw is not None and _last_draw[0] == key:
+            return _last_draw[1]
+    rows = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    rows.flags.writeable = False
+    with _draw_lock:
+        _last_draw = (key, rows)
+    return rows
+
+
+def _draws(
+    rng: np.random.Generator, seed: int, n: int, resamples: int
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(first resample, its rows) chunk by chunk: from the kept draw, else from ``rng``."""
+    kept = _kept_draw(seed, n, resamples)
+    for start, count in resample_chunks(n, resamples):
+        if kept is not None:
+            yield start, kept[start : start + count]
+        else:
+            yield start, rng.integers(0, n, size=(count, n))
+
+
 def public_bootstrap(
     aligned: np.ndarray, solution: Solution, metric: str, solution_sha256: str
 ) -> np.ndarray:
@@ -83,7 +125,8 @@ def public_bootstrap(
         predictions = predictions / predictions.sum(axis=1, keepdims=True)
     n = len(public)
     resamples = resample_count(metric)
-    rng = np.random.default_rng(seed_for(solution_sha256))
+    seed = seed_for(solution_sha256)
+    rng = np.random.default_rng(seed)
     scores = np.empty(resamples, dtype=np.float64)
     per_row = _PER_ROW.get(metric)
     if per_row is not None:
@@ -91,14 +134,12 @@ def public_bootstrap(
             y, predictions = y.astype(np.float64), predictions.astype(np.float64)
         losses = per_row(y, predictions)
         finish = _FINISH.get(metric, lambda values: values)
-        for start, count in resample_chunks(n, resamples):
-            rows = rng.integers(0, n, size=(count, n))
+        for start, rows in _draws(rng, seed, n, resamples):
             with np.errstate(all="ignore"):
-                scores[start : start + count] = finish(losses[rows].mean(axis=1))
+                scores[start : start + len(rows)] = finish(losses[rows].mean(axis=1))
         return scores
     classes = solution.classes
-    for start, count in resample_chunks(n, resamples):
-        rows = rng.integers(0, n, size=(count, n))
+    for start, rows in _draws(rng, seed, n, resamples):
         for offset, sample in enumerate(rows):
             try:
                 value = scorer.compute(y[sample], predictions[sample], classes)

@@ -173,3 +173,30 @@ def csv_of(values: np.ndarray, column: str) -> bytes:
     out.write(f"id,{column}\n")
     out.writelines(f"{i},{v}\n" for i, v in enumerate(values))
     return out.getvalue().encode()
+
+
+def test_a_kept_draw_gives_the_numbers_of_a_fresh_chunked_one(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index matrix is drawn once per challenge and kept: the second and later
+    submissions get exactly the numbers the chunked draw gives them."""
+    public = rng.random(N) < 0.4
+    y = rng.integers(0, 10, N)
+    solution = solution_for("accuracy", y, public)
+    first, second = (
+        read_predictions(
+            csv_of(np.where(rng.random(N) < q, y, (y + 1) % 10), solution.target),
+            solution,
+            "accuracy",
+        )
+        for q in (0.7, 0.9)
+    )
+    seed, n = int(SHA[:16], 16), int(public.sum())
+    monkeypatch.setattr(bootstrap, "CHUNK_VALUES", 50_000)  # several chunks, all kept
+    kept = [bootstrap.public_bootstrap(a, solution, "accuracy", SHA) for a in (first, second)]
+    assert bootstrap._kept_draw(seed, n, 1000) is bootstrap._kept_draw(seed, n, 1000)
+    monkeypatch.setattr(bootstrap, "KEEP_VALUES", 50_000)  # too big to keep: drawn each time
+    assert bootstrap._kept_draw(seed, n, 1000) is None
+    drawn = [bootstrap.public_bootstrap(a, solution, "accuracy", SHA) for a in (first, second)]
+    np.testing.assert_array_equal(kept[0], drawn[0])
+    np.testing.assert_array_equal(kept[1], drawn[1])

@@ -17,7 +17,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 
 from server.config import Settings, get_settings
 from server.db import session_scope
@@ -48,17 +48,50 @@ def on_scored(event: SubmissionScored) -> None:
     after_scored(event.submission_id, aligned)
 
 
+# Queued work: (submission id, settings, aligned predictions), taken in batches.
+_queue: list[tuple[int, Settings, np.ndarray | None]] = []
+# At most this many submissions per batch (one read, one write transaction).
+MAX_BATCH = 100
+
+
 def after_scored(submission_id: int, aligned: np.ndarray | None = None) -> None:
     """Queue the insight work for a scored submission (returns at once).
 
     ``aligned``: its predictions aligned with the solution, when the caller holds them.
+    The thread takes whatever is queued when it gets to it, as one batch: under a
+    burst of results, their bootstraps are read and written in one transaction
+    each way (a board bump per team, not per submission) and the leader check
+    runs once per challenge, after the batch; alone, a submission is a batch of one.
     """
     # The settings of the moment: the job must use this database even if they change.
     settings = get_settings()
-    future = _executor.submit(_run, submission_id, settings, aligned)
+    with _pending_lock:
+        _queue.append((submission_id, settings, aligned))
+    future = _executor.submit(_drain)
     with _pending_lock:
         _pending.add(future)
     future.add_done_callback(_forget)
+
+
+def _take() -> list[tuple[int, Settings, np.ndarray | None]]:
+    """The next batch: the oldest queued items under the same settings, up to MAX_BATCH."""
+    with _pending_lock:
+        if not _queue:
+            return []
+        settings = _queue[0][1]
+        count = 0
+        while count < min(len(_queue), MAX_BATCH) and _queue[count][1] is settings:
+            count += 1
+        batch = _queue[:count]
+        del _queue[:count]
+        return batch
+
+
+def _drain() -> None:
+    """One batch (a later call finds an empty queue when an earlier one took its item)."""
+    batch = _take()
+    if batch:
+        _run_batch([(i, aligned) for i, _, aligned in batch], batch[0][1])
 
 
 def _forget(future: Future[None]) -> None:
@@ -78,22 +111,23 @@ def wait_idle(timeout: float = 30.0) -> bool:
     return True
 
 
-def _run(submission_id: int, settings: Settings, aligned: np.ndarray | None = None) -> None:
+def _run_batch(items: list[tuple[int, np.ndarray | None]], settings: Settings) -> None:
+    ids = [submission_id for submission_id, _ in items]
     try:
-        challenge_id = store_bootstrap(submission_id, settings, aligned)
+        challenge_ids = store_bootstraps(items, settings)
     except Exception:
-        log.exception("bootstrap of submission %s failed", submission_id)
-        challenge_id = None
-    if challenge_id is None:
+        log.exception("bootstrap of submissions %s failed", ids)
         with session_scope(settings) as session:
-            challenge_id = session.scalar(
-                select(Submission.challenge_id).where(Submission.id == submission_id)
+            challenge_ids = set(
+                session.scalars(
+                    select(Submission.challenge_id).where(Submission.id.in_(ids)).distinct()
+                )
             )
-    if challenge_id is not None:
+    for challenge_id in sorted(challenge_ids):
         try:
             check_leader(challenge_id, settings)
         except Exception:
-            log.exception("leader check after submission %s failed", submission_id)
+            log.exception("leader check after submissions %s failed", ids)
 
 
 def store_bootstrap(
@@ -105,41 +139,74 @@ def store_bootstrap(
     bring theirs) or that is no longer the scored attempt it was. ``aligned``:
     the predictions as the scorer aligned them; None: the file is read again.
     """
+    found = store_bootstraps([(submission_id, aligned)], settings)
+    return next(iter(found), None)
+
+
+def store_bootstraps(
+    items: list[tuple[int, np.ndarray | None]], settings: Settings | None = None
+) -> set[int]:
+    """:func:`store_bootstrap` for several submissions: one transaction reads them,
+    one writes their bootstraps and bumps each team's board once; returns the
+    challenges they belong to. A bootstrap that fails is logged and left out."""
     settings = settings or get_settings()
+    aligned_of = dict(items)
     with session_scope(settings) as session:
-        submission = session.get(Submission, submission_id)
-        if submission is None:
-            return None
-        challenge = session.get(Challenge, submission.challenge_id)
-        assert challenge is not None
-        if (
-            submission.status != SubmissionStatus.scored
-            or submission.public_bootstrap is not None
-            or submission.kind != "csv"
-            or challenge.solution_sha256 is None
-        ):
-            return challenge.id
-        attempt, file_sha = submission.worker_id, submission.file_sha256
-        metric, solution_sha = challenge.metric, challenge.solution_sha256
-    store = get_blob_store(settings)
-    solution = load_solution(store.path_for(solution_sha), metric, solution_sha)
-    if aligned is None:
-        aligned = read_predictions(store.path_for(file_sha), solution, metric)
-    scores = bootstrap.public_bootstrap(aligned, solution, metric, solution_sha)
-    with session_scope(settings) as session:
-        written = session.execute(
-            update(Submission)
-            .where(
-                Submission.id == submission_id,
-                Submission.status == SubmissionStatus.scored,
-                Submission.worker_id == attempt,
-                Submission.public_bootstrap.is_(None),
+        rows = session.execute(
+            select(
+                Submission.id,
+                Submission.challenge_id,
+                Submission.worker_id,
+                Submission.file_sha256,
+                Challenge.metric,
+                Challenge.solution_sha256,
+                and_(
+                    Submission.status == SubmissionStatus.scored,
+                    Submission.public_bootstrap.is_(None),
+                    Submission.kind == "csv",
+                    Challenge.solution_sha256.is_not(None),
+                ).label("needed"),
             )
-            .values(**bootstrap.stored_columns(scores))
-            .returning(Submission.team_id)
-            .execution_options(synchronize_session=False)
-        )
-        teams = written.scalars().all()
-        if len(teams) == 1:  # the tie marks around that team's row change
-            bump_board(session, challenge.id, teams[0])
-    return challenge.id
+            .join(Challenge, Challenge.id == Submission.challenge_id)
+            .where(Submission.id.in_(list(aligned_of)))
+        ).all()
+    challenges = {row.challenge_id for row in rows}
+    store = get_blob_store(settings)
+    computed: list[tuple[int, int, str | None, dict[str, object]]] = []
+    for row in rows:
+        if not row.needed:
+            continue
+        try:
+            sha = row.solution_sha256
+            solution = load_solution(store.path_for(sha), row.metric, sha)
+            aligned = aligned_of.get(row.id)
+            if aligned is None:
+                aligned = read_predictions(store.path_for(row.file_sha256), solution, row.metric)
+            scores = bootstrap.public_bootstrap(aligned, solution, row.metric, row.solution_sha256)
+        except Exception:
+            log.exception("bootstrap of submission %s failed", row.id)
+            continue
+        computed.append((row.id, row.challenge_id, row.worker_id, bootstrap.stored_columns(scores)))
+    if not computed:
+        return challenges
+    with session_scope(settings) as session:
+        moved: set[tuple[int, int | None]] = set()
+        for submission_id, challenge_id, attempt, columns in computed:
+            written = session.execute(
+                update(Submission)
+                .where(
+                    Submission.id == submission_id,
+                    Submission.status == SubmissionStatus.scored,
+                    Submission.worker_id == attempt,
+                    Submission.public_bootstrap.is_(None),
+                )
+                .values(**columns)
+                .returning(Submission.team_id)
+                .execution_options(synchronize_session=False)
+            )
+            teams = written.scalars().all()
+            if len(teams) == 1:  # the tie marks around that team's row change
+                moved.add((challenge_id, teams[0]))
+        for challenge_id, team_id in sorted(moved, key=lambda m: (m[0], m[1] is None, m[1] or 0)):
+            bump_board(session, challenge_id, team_id)
+    return challenges

@@ -146,3 +146,64 @@ def test_a_rescore_recomputes_the_interval(
     assert after["ci_halfwidth"] == pytest.approx(
         direct_halfwidth(open_challenge, wrong | {6}), abs=1e-6
     )
+
+
+def test_a_batch_of_bootstraps_is_stored_with_one_board_bump_per_team(
+    api: TestClient,
+    open_challenge: ChallengeFixture,
+    participant_token: str,
+    stranger_token: str,
+) -> None:
+    """Under a burst the insight thread takes what is queued as one batch: every
+    submission gets its own interval, and each team's board row moves once."""
+    from sqlalchemy import update
+
+    from server.db import session_scope
+    from server.insight.service import store_bootstraps
+    from server.models import BoardChange, Challenge, Submission
+
+    wrongs = [{0, 3}, {0, 3, 6}, {0}]
+    tokens = [participant_token, participant_token, stranger_token]
+    ids = [
+        submit(api, token, "digits", open_challenge.predictions(wrong=wrong))["id"]
+        for token, wrong in zip(tokens, wrongs, strict=True)
+    ]
+    settle()
+    with session_scope() as session:  # as if their bootstraps were still to come
+        session.execute(
+            update(Submission)
+            .where(Submission.id.in_(ids))
+            .values(public_bootstrap=None, public_ci_halfwidth=None)
+        )
+        challenge_id, version = session.execute(
+            select(Challenge.id, Challenge.board_version).where(Challenge.slug == "digits")
+        ).one()
+
+    assert store_bootstraps([(i, None) for i in ids]) == {challenge_id}
+
+    with session_scope() as session:
+        stored = dict(
+            session.execute(
+                select(Submission.id, Submission.public_ci_halfwidth).where(Submission.id.in_(ids))
+            )
+            .tuples()
+            .all()
+        )
+        after = session.scalar(select(Challenge.board_version).where(Challenge.id == challenge_id))
+        logged = session.scalars(
+            select(BoardChange.team_id).where(
+                BoardChange.challenge_id == challenge_id, BoardChange.version > version
+            )
+        ).all()
+    for submission_id, wrong in zip(ids, wrongs, strict=True):
+        assert stored[submission_id] == pytest.approx(
+            direct_halfwidth(open_challenge, wrong), abs=1e-6
+        )
+    assert after == version + 2 and len(set(logged)) == 2  # two teams, one bump each
+    # Stored once: a second pass finds nothing to do and moves no board.
+    store_bootstraps([(i, None) for i in ids])
+    with session_scope() as session:
+        assert (
+            session.scalar(select(Challenge.board_version).where(Challenge.id == challenge_id))
+            == after
+        )

@@ -6,9 +6,12 @@ Seeds ``--teams`` teams x 20 scored submissions (a server is started only to cre
 the challenge), then times in this process, with ``time.process_time`` (CPU, which
 moves far less than the wall clock with the shared VM's load) and the wall clock:
 the rebuild (``board.compute``), ``incremental.build``, building the entries
-(``incremental.assemble``), the JSON, gzip at levels 6 and 1, and
-``incremental.advance`` after each of three new best scores recorded as the
-scorer records them (``bump_board`` naming the team).
+(``incremental.assemble``), the JSON, gzip at levels 6 and 1, the body joined
+from the kept fragments instead (``incremental.serve``, what the service now
+does) and the object built from it on demand, and ``incremental.advance`` after
+each of three new best scores recorded as the scorer records them
+(``bump_board`` naming the team), each followed by ``serve`` and gzip at the service's level:
+the CPU of a first request after a new score but for the version check.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ def main() -> None:
         from server.leaderboard import incremental
         from server.leaderboard.board import compute
         from server.leaderboard.bump import bump_board
+        from server.leaderboard.service import GZIP_LEVEL, LARGE_BODY, LARGE_GZIP_LEVEL
         from server.models import Challenge, Submission, Team
 
         print(f"{db.kind}, {args.teams:,} teams x 20 submissions")
@@ -82,6 +86,12 @@ def main() -> None:
                 timed(
                     f"gzip level {level}", lambda level=level: gzip.compress(body, level, mtime=0)
                 )
+            joined, make = timed(
+                "serve (body from fragments)",
+                lambda: incremental.serve(session, challenge, ranking),
+            )
+            assert len(joined) == len(body), (len(joined), len(body))
+            timed("  then the object on demand", make)
             team_ids = list(
                 session.scalars(select(Team.id).where(Team.challenge_id == challenge_id))
             )
@@ -108,6 +118,7 @@ def main() -> None:
                 challenge = session.get(Challenge, challenge_id)
                 assert challenge is not None
                 base = ranking
+                cpu = time.process_time()
                 moved = timed(
                     f"advance after new score {i + 1}",
                     lambda s=session, c=challenge, b=base: incremental.advance(s, c, b),
@@ -115,6 +126,19 @@ def main() -> None:
                 )
                 assert moved is not None
                 ranking = moved
+                joined, _ = timed(
+                    "  serve (body from fragments)",
+                    lambda s=session, c=challenge, r=ranking: incremental.serve(s, c, r),
+                    1,
+                )
+                level = LARGE_GZIP_LEVEL if len(joined) > LARGE_BODY else GZIP_LEVEL
+                timed(
+                    f"  gzip level {level}",
+                    lambda j=joined, v=level: gzip.compress(j, v, mtime=0),
+                    1,
+                )
+                total = (time.process_time() - cpu) * 1000
+                print(f"  {'  advance + serve + gzip':40} {'':17} cpu {total:8.1f} ms", flush=True)
         print(f"load average after: {' / '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

@@ -15,7 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar, cast
 
@@ -52,15 +52,36 @@ LARGE_GZIP_LEVEL = 1
 __all__ = ["CachedBoard", "bump_board", "cached_board", "get_board", "get_cached", "note_bump"]
 
 
-@dataclass(frozen=True)
 class CachedBoard:
-    """A computed board with its JSON body, ready to send as is."""
+    """A computed board with its JSON body, ready to send as is.
 
-    board: Leaderboard
-    body: bytes
-    gzip_body: bytes  # sent to the clients that accept it: browsers, the CLI
-    etag: str
-    renderings: dict[Hashable, object] = field(default_factory=dict, compare=False, repr=False)
+    The ``Leaderboard`` object itself is built on first use (a page, an export): a
+    large public board's body is joined from kept fragments without it.
+    """
+
+    def __init__(
+        self,
+        board: Leaderboard | Callable[[], Leaderboard],
+        body: bytes,
+        gzip_body: bytes,
+        etag: str,
+    ) -> None:
+        self._board = board if isinstance(board, Leaderboard) else None
+        self._make = None if isinstance(board, Leaderboard) else board
+        self._lock = threading.Lock()
+        self.body = body
+        self.gzip_body = gzip_body  # sent to the clients that accept it: browsers, the CLI
+        self.etag = etag
+        self.renderings: dict[Hashable, object] = {}
+
+    @property
+    def board(self) -> Leaderboard:
+        if self._board is None:
+            with self._lock:
+                if self._board is None:
+                    assert self._make is not None
+                    self._board = self._make()
+        return self._board
 
     def rendered(self, key: Hashable, render: Callable[[], T]) -> T:
         """Another rendering of this board (the page's HTML table), made once per version."""
@@ -173,9 +194,16 @@ def _read_head(session: Session, slug: str) -> _Head | None:
     return head
 
 
-def _remember(key: tuple[int, str, str, int, str], board: Leaderboard) -> CachedBoard:
+def _remember(
+    key: tuple[int, str, str, int, str],
+    board: Leaderboard | Callable[[], Leaderboard],
+    body: bytes | None = None,
+) -> CachedBoard:
+    """Cache the board with its body (serialized here when not given), gzipped once."""
     etag = 'W/"' + "-".join(str(part) for part in key).replace(":", "").replace(" ", "") + '"'
-    body = board.model_dump_json(by_alias=True).encode()
+    if body is None:
+        assert isinstance(board, Leaderboard)
+        body = board.model_dump_json(by_alias=True).encode()
     level = LARGE_GZIP_LEVEL if len(body) > LARGE_BODY else GZIP_LEVEL
     cached = CachedBoard(board, body, gzip.compress(body, level, mtime=0), etag)
     with _cache_lock:
@@ -246,7 +274,12 @@ def get_cached(
     with computing:
         cached = _lookup(key)
         if cached is None:
-            cached = _remember(key, _compute(session, challenge, board, track, key))
+            made = _compute(session, challenge, board, track, key)
+            if isinstance(made, Leaderboard):
+                cached = _remember(key, made)
+            else:
+                body, make = made
+                cached = _remember(key, make, body)
         with _cache_lock:
             _computing.pop(key, None)
         return cached
@@ -258,8 +291,9 @@ def _compute(
     board: str,
     track: BoardTrack | None,
     key: tuple[int, str, str, int, str],
-) -> Leaderboard:
-    """The board at ``key``'s version: moved from this process's last ranking when it can be."""
+) -> Leaderboard | tuple[bytes, Callable[[], Leaderboard]]:
+    """The board at ``key``'s version: moved from this process's last ranking when it can be,
+    then as its body joined from the ranking's fragments and how to build the object."""
     if track is not None or not incremental.supports(challenge, board):
         return compute(session, challenge, board, track)
     ranking_key = (key[0], key[1])  # the challenge (id, created_at)
@@ -275,7 +309,7 @@ def _compute(
             _rankings.move_to_end(ranking_key)
         while len(_rankings) > CACHE_SIZE:
             _rankings.popitem(last=False)
-    return incremental.assemble(session, challenge, ranking)
+    return incremental.serve(session, challenge, ranking)
 
 
 def get_board(

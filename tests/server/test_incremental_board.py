@@ -8,12 +8,20 @@ reinstatements, renames, a finalization, and a version bumped by other means
 as ``queue.state.record`` and ``insight.service.store_bootstrap`` bump them. After
 every step the board served by ``leaderboard.service`` (moved from this
 process's previous ranking when the log allows) must equal
-``leaderboard.board.compute`` (the board from scratch), entry by entry.
+``leaderboard.board.compute`` (the board from scratch), entry by entry, and so
+must the JSON body it serves, joined from each team's kept fragment: the same
+bytes as ``compute``'s ``model_dump_json`` but for ``generated_at`` (same keys,
+same order, same values), plain and gzipped. Team names are chosen to break a
+careless splice (quotes, braces, the fragments' own separators, non-ASCII), and
+the measurements take awkward floats.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import random
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -44,6 +52,19 @@ TEAMS = 8
 STEPS = 70
 SCORES = (0.5, 0.6, 0.6, 0.7, 0.8)  # repeated values: ties on score
 BOOTSTRAPS = [np.linspace(0.4, 0.6, 50), np.linspace(0.45, 0.65, 50), np.full(50, 0.7)]
+# Names that a splice by string search would cut in the wrong place.
+NAMES = [
+    'team "0"',
+    '},{"rank":0,',
+    '"tied_with_next":null,',
+    '"entries":[]',
+    "équipe ☃ \\",
+    "<script>\n</script>",
+    "team 6",
+    "team 7",
+]
+FLOATS = [None, 0.1, 1e-07, 123456789.125, 0.30000000000000004, 2.5e20]
+GENERATED_AT = re.compile(rb'"generated_at":"[^"]*"')
 
 
 def board_dump(board: Any) -> dict[str, Any]:
@@ -73,6 +94,15 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     return calls
 
 
+def _same_body(cached: service.CachedBoard, rebuilt: Any) -> None:
+    """The served body is the rebuilt board's JSON, byte for byte but for generated_at."""
+    expected = GENERATED_AT.sub(b"", rebuilt.model_dump_json(by_alias=True).encode())
+    assert GENERATED_AT.sub(b"", cached.body) == expected
+    assert gzip.decompress(cached.gzip_body) == cached.body
+    # The board object built on demand says what the body says, generated_at included.
+    assert json.loads(cached.body) == cached.board.model_dump(mode="json")
+
+
 def _add_submission(
     session: Session, challenge: Challenge, team_id: int, rng: random.Random
 ) -> None:
@@ -89,6 +119,9 @@ def _add_submission(
             private_score=rng.choice(SCORES) if scored else None,
             error=None if scored else "wrong header",
             late=scored and rng.random() < 0.1,
+            parameter_count=rng.choice([None, 0, 241_546, 2**40]),
+            inference_seconds_per_1k=rng.choice(FLOATS),
+            peak_memory_mb=rng.choice(FLOATS),
             created_at=created,
             scored_at=created,
             attempts=1,
@@ -136,7 +169,7 @@ def _step(session: Session, challenge: Challenge, teams: list[int], rng: random.
     elif kind == "rename":
         team = session.get(Team, team_id)
         assert team is not None
-        team.name = f"{team.name}'"
+        team.name = f"{team.name}'" if rng.random() < 0.5 else f"{rng.choice(NAMES)}{team.id}"
         bump_board(session, challenge.id)
     elif kind == "raw bump":  # another process, another version of the code: no change row
         session.execute(
@@ -166,7 +199,7 @@ def test_moved_board_equals_rebuilt_board(
         assert challenge_id is not None
         session.execute(
             insert(Team),
-            [{"challenge_id": challenge_id, "name": f"team {i}"} for i in range(TEAMS)],
+            [{"challenge_id": challenge_id, "name": NAMES[i]} for i in range(TEAMS)],
         )
         teams = list(session.scalars(select(Team.id).where(Team.challenge_id == challenge_id)))
     kinds = []
@@ -179,8 +212,10 @@ def test_moved_board_equals_rebuilt_board(
         with session_scope() as session:
             challenge = session.get(Challenge, challenge_id)
             assert challenge is not None
-            served = service.get_board(session, challenge, "public")
-            assert board_dump(served) == board_dump(compute(session, challenge, "public")), kinds
+            cached = service.get_cached(session, challenge, "public")
+            rebuilt = compute(session, challenge, "public")
+            _same_body(cached, rebuilt)
+            assert board_dump(cached.board) == board_dump(rebuilt), kinds
     # The histories did move boards (and rebuilt them where the log did not say).
     assert counted["moved"] > STEPS // 2, counted
     assert counted["build"] >= 1, counted

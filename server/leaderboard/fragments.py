@@ -17,7 +17,8 @@ against ``model_dump_json`` of the board rebuilt from scratch, byte for byte.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from operator import itemgetter
 
 from pydantic import TypeAdapter
 
@@ -57,20 +58,18 @@ def _rank_prefixes(count: int) -> list[bytes]:
     return _ranks
 
 
-def join(head: Leaderboard, fragments: Iterable[tuple[Fragment, bool | None]], count: int) -> bytes:
+def join(head: Leaderboard, fragments: Sequence[Fragment], marks: Sequence[bool | None]) -> bytes:
     """``head`` (a board without entries) as JSON, its entries the ``fragments`` in rank
-    order with their tie marks: ``count`` of them, ranked from 1."""
-    assert not head.entries
+    order (ranked from 1) with their tie ``marks``."""
+    assert not head.entries and len(fragments) == len(marks)
     text = head.model_dump_json(by_alias=True).encode()
     at = text.index(_EMPTY) + len(_EMPTY) - 1  # just before the list's closing bracket
-    ranks = _rank_prefixes(count)
-    marks = _MARKS
-    parts = [text[:at]]
-    rank = 0
-    for rank, ((before, after), tied) in enumerate(fragments, start=1):
-        parts += (ranks[rank], before, marks[tied], after)
-    assert rank == count
+    count = len(fragments)
+    parts: list[bytes] = [b""] * (4 * count)
+    parts[0::4] = _rank_prefixes(count)[1 : count + 1]
+    parts[1::4] = map(itemgetter(0), fragments)
+    parts[2::4] = map(_MARKS.__getitem__, marks)
+    parts[3::4] = map(itemgetter(1), fragments)
     if count:
-        parts[1] = parts[1][1:]  # no comma before the first entry
-    parts.append(text[at:])
-    return b"".join(parts)
+        parts[0] = parts[0][1:]  # no comma before the first entry
+    return b"".join((text[:at], *parts, text[at:]))

@@ -64,7 +64,8 @@ class PublicBoard:
     greater: bool
     teams: dict[int, Standing]  # team id -> standing
     ranked: list[tuple[SortKey, int]]  # (sort key, team id), best first
-    ties: dict[tuple[int, int], bool | None]  # (submission, next submission) -> tied
+    # (submission, next submission) -> tied: each pair of neighbours, in rank order
+    ties: dict[tuple[int, int], bool | None]
     # The database's order is this module's order (no NaN, no other collation): else the
     # board is only ever rebuilt.
     movable: bool = True
@@ -257,9 +258,9 @@ def _fragments(teams: dict[int, Standing]) -> dict[int, Fragment]:
 
 def _marks(board: PublicBoard) -> list[bool | None]:
     """Each entry's tie mark, in rank order (None for the last)."""
-    ids = [board.teams[team_id].row.id for _, team_id in board.ranked]
-    ties = board.ties
-    return [ties.get(pair) for pair in zip(ids, ids[1:], strict=False)] + [None] * bool(ids)
+    # _tie_marks made the dict pair by pair down the ranking.
+    assert len(board.ties) == max(len(board.ranked) - 1, 0)
+    return [*board.ties.values(), None] if board.ranked else []
 
 
 def _head(session: Session, challenge: Challenge, board: PublicBoard) -> Leaderboard:
@@ -299,6 +300,6 @@ def serve(
     ``generated_at`` and baselines as the object built later); no entry is made here.
     """
     head = _head(session, challenge, board)
-    pieces = zip((board.fragments[t] for _, t in board.ranked), _marks(board), strict=True)
-    body = json_fragments.join(head, pieces, len(board.ranked))
+    kept = board.fragments
+    body = json_fragments.join(head, [kept[t] for _, t in board.ranked], _marks(board))
     return body, lambda: head.model_copy(update={"entries": _entries(board)})

@@ -119,7 +119,7 @@ def _add_submission(
             private_score=rng.choice(SCORES) if scored else None,
             error=None if scored else "wrong header",
             late=scored and rng.random() < 0.1,
-            parameter_count=rng.choice([None, 0, 241_546, 2**40]),
+            parameter_count=rng.choice([None, 0, 241_546, 2**31 - 1]),
             inference_seconds_per_1k=rng.choice(FLOATS),
             peak_memory_mb=rng.choice(FLOATS),
             created_at=created,

@@ -43,6 +43,7 @@ from .schemas import Leaderboard, LeaderboardEntry
 # More changed teams than this in one step: building the board again is as cheap.
 MAX_CHANGED_TEAMS = 200
 SortKey = tuple[Any, ...]
+UNKNOWN = object()
 
 
 @dataclass(frozen=True)
@@ -204,9 +205,13 @@ def _tie_marks(
     session: Session, board: PublicBoard, known: dict[tuple[int, int], bool | None]
 ) -> dict[tuple[int, int], bool | None]:
     """Each neighbour pair's tie mark: from ``known``, else from the stored bootstraps."""
-    ids = [board.teams[team_id].row.id for _, team_id in board.ranked]
-    pairs = list(zip(ids, ids[1:], strict=False))
-    missing = [pair for pair in pairs if pair not in known]
+    ids = [key[-1] for key, _ in board.ranked]  # the sort key ends with the row's id
+    # One pass down the ranking (a moved board knows all but a few pairs): the marks
+    # in rank order, the unknown ones left as UNKNOWN.
+    marks: dict[tuple[int, int], Any] = {
+        pair: known.get(pair, UNKNOWN) for pair in zip(ids, ids[1:], strict=False)
+    }
+    missing = [pair for pair, mark in marks.items() if mark is UNKNOWN]
     needed = {i for pair in missing for i in pair}
     blobs: dict[int, bytes | None] = {}
     for start in range(0, len(needed), 5000):  # bounded IN lists
@@ -219,11 +224,7 @@ def _tie_marks(
             .all()
         )
     decoded = {i: bootstrap.decode(blob) for i, blob in blobs.items()}
-    marks: dict[tuple[int, int], bool | None] = {}
-    for pair in pairs:
-        if pair in known:
-            marks[pair] = known[pair]
-            continue
+    for pair in missing:
         first, second = decoded.get(pair[0]), decoded.get(pair[1])
         marks[pair] = None if first is None or second is None else bootstrap.tied(first, second)
     return marks

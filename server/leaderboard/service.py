@@ -80,7 +80,7 @@ class CachedBoard:
             with self._lock:
                 if self._board is None:
                     assert self._make is not None
-                    self._board = self._make()
+                    self._board, self._make = self._make(), None
         return self._board
 
     def rendered(self, key: Hashable, render: Callable[[], T]) -> T:

@@ -135,7 +135,8 @@ def standing(
 ) -> dict[str, Any]:
     """What a page says of the viewer: ``manages``, ``join_status`` (a request without a
     team: pending, rejected...), ``my_team_disqualified`` (the reason)."""
-    request = access_of(session, user, challenge) if user is not None else None
+    # A request to join matters only to a viewer without a team: no query for the others.
+    request = access_of(session, user, challenge) if user is not None and team is None else None
     return {
         "manages": can_manage(session, user, challenge),
         "join_status": request.status if request is not None and team is None else None,

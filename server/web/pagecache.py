@@ -16,26 +16,45 @@ requests without a session cookie, and the board's version itself comes from the
 process's memory (``leaderboard.service.cached_board``). Only pages rendered for
 a viewer with no account reach this cache (a private challenge answers them 404,
 so it is never stored), and signed-in viewers never read it.
+
+Signed-in viewers get a page of their own, but most of it is everybody's: the
+board, the rules, the files, the announcements. That part is rendered once per
+board version and TTL, like the anonymous page, with a marker (``SLOTS``) where
+each viewer's parts go: the CSRF token, the navigation (name, sign-out form), the
+atlas link (managers) and the "Take part" card (team, join form, submit link).
+Per request the route checks the viewer (session, challenge access, team, host)
+and :func:`signed_in` renders just those parts (``_viewer.html``'s macros, the
+same ones a full rendering calls) and splices them into the cached bytes. The
+gzipped page is spliced too: each cached part is kept as raw deflate blocks that
+end on a byte boundary with no reference across a marker, a viewer's part goes in
+as a stored block, and the CRC-32 of the whole is combined from each part's own
+(:func:`_crc_shift`), so no request compresses or checksums the 300 KB page.
+The private challenge's shell is only ever read after the route's viewer check.
 """
 
 from __future__ import annotations
 
 import gzip
+import re
+import secrets
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
+from markupsafe import Markup, escape
 
 from server.config import Settings, get_settings
 from server.deps import SESSION_COOKIE
 from server.leaderboard import service as leaderboards
 from server.leaderboard.router import accepts_gzip
 from server.leaderboard.service import GZIP_LEVEL, REFRESH_GRACE_SECONDS, CachedBoard
-from server.models import utcnow
+from server.models import Challenge, utcnow
 from server.web.context import PROJECTOR_VALUES, Page
 from server.web.rendering import environment
 
@@ -44,17 +63,75 @@ MEDIA_TYPE = "text/html; charset=utf-8"
 BOARDS = (None, "public", "private")
 
 
+# Where a signed-in viewer's parts go in the cached page; random per process, so that
+# no text of the page (escaped anyway) can pose as one.
+SLOT_MARK = secrets.token_hex(8)
+SLOT_NAMES = ("csrf", "nav", "atlas", "take_part")
+SLOTS = {name: Markup(f"<!--{SLOT_MARK}:{name}-->") for name in SLOT_NAMES}
+_SLOT = re.compile(f"<!--{SLOT_MARK}:(\\w+)-->")
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # no name, mtime 0, unknown OS
+FINAL_BLOCK = b"\x03\x00"  # an empty last deflate block (fixed Huffman)
+STORED_MAX = 0xFFFF
+
+
+class SignedIn:
+    """``viewer`` for the page all signed-in viewers share: true, and nothing else.
+
+    What depends on who is looking goes through ``slots``; any other use of the
+    viewer in the template fails loudly (StrictUndefined) instead of caching it.
+    """
+
+    def __bool__(self) -> bool:
+        return True
+
+
 @dataclass
-class _Entry:
+class _Timed:
     html: str
+    made_at: float
+    refreshing_since: float | None
+
+
+@dataclass
+class _Entry(_Timed):
     body: bytes  # html, encoded once
     gzip_body: bytes  # and gzipped once: browsers accept it
-    made_at: float
-    refreshing_since: float | None = None
+
+
+@dataclass
+class _Shell(_Timed):
+    """The page signed-in viewers share, cut at the slots, with its gzip pieces."""
+
+    parts: list[bytes]  # encoded HTML between the slots: len(slots) + 1
+    slots: list[str]
+    deflated: list[bytes]  # each part as raw deflate blocks, byte-aligned, self-contained
+    crcs: list[int]  # each part's own CRC-32
+    shifts: list[list[int]]  # each part's CRC shift operator (_crc_shift)
 
 
 def _key(board: str | None, projector: bool, allow_signup: bool, track: str | None) -> Hashable:
     return ("anonymous-page", board, projector, allow_signup, track)
+
+
+def _shell_key(
+    board: str | None, projector: bool, allow_signup: bool, track: str | None
+) -> Hashable:
+    return ("signed-in-page", board, projector, allow_signup, track)
+
+
+def _fresh(entry: _Timed, now: float, ttl: float) -> bool:
+    """Serve it? Expired: one request renders it again, the others keep it a moment (p99)."""
+    age = now - entry.made_at
+    if age <= ttl:
+        return True
+    if ttl == 0 or age > ttl + REFRESH_GRACE_SECONDS:
+        return False
+    with _lock:
+        since = entry.refreshing_since
+        if since is None or now - since > REFRESH_GRACE_SECONDS:
+            entry.refreshing_since = now
+            return False
+    return True
 
 
 def _candidates(slug: str, board: str | None, track: str | None) -> list[CachedBoard]:
@@ -74,18 +151,7 @@ def _cached_entry(
         entry = cached.renderings.get(key)
         if not isinstance(entry, _Entry):
             continue
-        age = now - entry.made_at
-        if age <= ttl:
-            return entry
-        if ttl == 0 or age > ttl + REFRESH_GRACE_SECONDS:
-            return None
-        # Expired: one request renders it again; the others keep it a moment (p99).
-        with _lock:
-            since = entry.refreshing_since
-            if since is None or now - since > REFRESH_GRACE_SECONDS:
-                entry.refreshing_since = now
-                return None
-        return entry
+        return entry if _fresh(entry, now, ttl) else None
     return None
 
 
@@ -136,11 +202,12 @@ def render(
     )
     key = _key(board, projector, allow_signup, track)
     before = cached.renderings.get(key)
+    now = time.monotonic()
     if isinstance(before, _Entry) and before.html == html:
-        entry = _Entry(html, before.body, before.gzip_body, time.monotonic())
+        entry = _Entry(html, now, None, before.body, before.gzip_body)
     else:
         body = html.encode()
-        entry = _Entry(html, body, gzip.compress(body, GZIP_LEVEL, mtime=0), time.monotonic())
+        entry = _Entry(html, now, None, body, gzip.compress(body, GZIP_LEVEL, mtime=0))
     cached.renderings[key] = entry
     return _respond(entry, accepts_gzip(page.request.headers.get("accept-encoding", "")))
 
@@ -152,3 +219,177 @@ def _respond(entry: _Entry, gzipped: bool) -> Response:
         headers["Content-Encoding"] = "gzip"
         return Response(entry.gzip_body, media_type=MEDIA_TYPE, headers=headers)
     return Response(entry.body, media_type=MEDIA_TYPE, headers=headers)
+
+
+def shell(page: Page, cached: CachedBoard, board: str | None, track: str | None) -> _Shell | None:
+    """The page signed-in viewers share, if this board has a fresh one."""
+    key = _shell_key(board, page.projector, page.settings.allow_signup, track)
+    entry = cached.renderings.get(key)
+    if not isinstance(entry, _Shell):
+        return None
+    fresh = _fresh(entry, time.monotonic(), page.settings.leaderboard_cache_seconds)
+    return entry if fresh else None
+
+
+def render_shell(
+    page: Page,
+    cached: CachedBoard,
+    board: str | None,
+    context: dict[str, Any],
+    track: str | None = None,
+) -> _Shell:
+    """Render the page signed-in viewers share (markers for their parts) and keep it."""
+    projector, allow_signup = page.projector, page.settings.allow_signup
+    html = (
+        environment()
+        .get_template("challenge.html")
+        .render(
+            viewer=SignedIn(),
+            slots=SLOTS,
+            projector=projector,
+            now=utcnow(),
+            path=page.request.url.path,
+            allow_signup=allow_signup,
+            **context,
+        )
+    )
+    key = _shell_key(board, projector, allow_signup, track)
+    before = cached.renderings.get(key)
+    now = time.monotonic()
+    if isinstance(before, _Shell) and before.html == html:
+        entry = _Shell(html, now, None, before.parts, before.slots, before.deflated,
+                       before.crcs, before.shifts)  # fmt: skip
+    else:
+        entry = _cut(html, now)
+    cached.renderings[key] = entry
+    return entry
+
+
+def _cut(html: str, now: float) -> _Shell:
+    pieces = _SLOT.split(html)
+    parts = [piece.encode() for piece in pieces[0::2]]
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    # A full flush per part: byte-aligned, and nothing after it refers back across it.
+    deflated = [compressor.compress(part) + compressor.flush(zlib.Z_FULL_FLUSH) for part in parts]
+    return _Shell(
+        html,
+        now,
+        None,
+        parts,
+        pieces[1::2],
+        deflated,
+        [zlib.crc32(part) for part in parts],
+        [_crc_shift(len(part)) for part in parts],
+    )
+
+
+def signed_in(
+    page: Page,
+    entry: _Shell,
+    challenge: Challenge,
+    **viewer: Any,
+) -> Response:
+    """The shared page with this viewer's parts spliced in (``_viewer.html``'s macros).
+
+    ``viewer``: what ``take_part`` needs of the viewer: manages, my_team,
+    my_team_disqualified, join_status, accepting.
+    """
+    macros = environment().get_template("_viewer.html").module
+    csrf, path = page.csrf, page.request.url.path
+    fragments: dict[str, str] = {
+        "csrf": escape(csrf),
+        "nav": macros.nav(page.viewer, csrf, path),  # type: ignore[attr-defined]
+        "atlas": macros.atlas_link(  # type: ignore[attr-defined]
+            challenge, page.projector, viewer["manages"]
+        ),
+        "take_part": macros.take_part(  # type: ignore[attr-defined]
+            page.viewer,
+            challenge,
+            viewer["manages"],
+            viewer["my_team"],
+            viewer["my_team_disqualified"],
+            viewer["join_status"],
+            viewer["accepting"],
+            csrf,
+            path,
+            page.settings.allow_signup,
+        ),
+    }
+    own = [fragments[name].encode() for name in entry.slots]
+    headers = {"Cache-Control": "no-store", "Vary": "Accept-Encoding"}
+    if not accepts_gzip(page.request.headers.get("accept-encoding", "")):
+        body = b"".join(_interleave(entry.parts, own))
+        return page.finish(Response(body, media_type=MEDIA_TYPE, headers=headers))
+    headers["Content-Encoding"] = "gzip"
+    body = _gzip_spliced(entry, own)
+    return page.finish(Response(body, media_type=MEDIA_TYPE, headers=headers))
+
+
+def _interleave(parts: list[bytes], own: list[bytes]) -> list[bytes]:
+    out = [parts[0]]
+    for fragment, part in zip(own, parts[1:], strict=True):
+        out += (fragment, part)
+    return out
+
+
+def _gzip_spliced(entry: _Shell, own: list[bytes]) -> bytes:
+    """One gzip member: the cached parts' deflate blocks, the viewer's parts stored."""
+    out = [GZIP_HEADER]
+    crc = size = 0
+    for index, part in enumerate(entry.parts):
+        if index:
+            fragment = own[index - 1]
+            out.append(_stored(fragment))
+            crc = zlib.crc32(fragment, crc)
+            size += len(fragment)
+        out.append(entry.deflated[index])
+        crc = _gf2_times(entry.shifts[index], crc) ^ entry.crcs[index]
+        size += len(part)
+    out += (FINAL_BLOCK, struct.pack("<II", crc, size & 0xFFFFFFFF))
+    return b"".join(out)
+
+
+def _stored(data: bytes) -> bytes:
+    """``data`` as non-final stored deflate blocks (they start and end on a byte)."""
+    out = []
+    for start in range(0, len(data), STORED_MAX):
+        chunk = data[start : start + STORED_MAX]
+        out.append(struct.pack("<BHH", 0, len(chunk), len(chunk) ^ 0xFFFF) + chunk)
+    return b"".join(out)
+
+
+# CRC-32 of a concatenation from the parts' own (zlib's crc32_combine): crc(A + B) is
+# crc(A) shifted through len(B) zero bytes, xor crc(B). The shift is linear over GF(2):
+# a 32x32 bit matrix (32 ints, one per column), made once per cached part.
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    total = 0
+    index = 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[index]
+        vector >>= 1
+        index += 1
+    return total
+
+
+def _gf2_compose(a: list[int], b: list[int]) -> list[int]:
+    return [_gf2_times(a, column) for column in b]
+
+
+def _crc_shift(length: int) -> list[int]:
+    """The operator that appends ``length`` zero bytes to a CRC-32."""
+    result = [1 << n for n in range(32)]  # identity
+    # One zero bit, then squared up to one zero byte: zlib's crc32_combine.
+    bit = [0xEDB88320] + [1 << n for n in range(31)]
+    power = _gf2_compose(bit, bit)
+    power = _gf2_compose(power, power)
+    power = _gf2_compose(power, power)  # one zero byte
+    while length:
+        if length & 1:
+            result = _gf2_compose(power, result)
+        length >>= 1
+        if length:
+            power = _gf2_compose(power, power)
+    return result

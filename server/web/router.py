@@ -8,15 +8,17 @@ organizers (they have the API and exports before that).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, FastAPI, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from server.accounts import service as accounts
 from server.accounts.router import client_address
@@ -28,6 +30,7 @@ from server.challenges.service import is_accepting
 from server.deps import StoreDep
 from server.exceptions import Forbidden, Invalid, NotFound, PodiumError
 from server.leaderboard import service as leaderboards
+from server.leaderboard.service import CachedBoard
 from server.leaderboard.tracks import find_track
 from server.models import Challenge, ChallengeFile, ChallengeState, Role, Team, User, utcnow
 from server.models.base import RowId
@@ -58,6 +61,8 @@ CsrfField = Annotated[str, Form(alias=CSRF_FIELD)]
 LEADERBOARD_REFRESH_SECONDS = 5
 # The newest announcements on the challenge page (all of them: GET .../announcements).
 ANNOUNCEMENTS_SHOWN = 20
+# How stale the page's team and submission counts may be between board versions.
+COUNTS_SECONDS = LEADERBOARD_REFRESH_SECONDS
 
 
 def install_web(app: FastAPI) -> None:
@@ -112,14 +117,57 @@ def challenge_page(
     revealed = _private_revealed(challenge)
     board_name = (board or "private") if revealed else "public"
     cached_board = leaderboards.get_cached(session, challenge, board_name, found_track)
+    if page.user is None:
+        context = _shared_context(session, challenge, cached_board, revealed)
+        context.update(
+            my_team=None,
+            **access.standing(session, None, challenge, None),
+            accepting=is_accepting(challenge, utcnow()),
+        )
+        return pagecache.render(page, cached_board, board, context, track)
+    # Signed in: the page all signed-in viewers share, and this viewer's parts spliced in.
+    shell = pagecache.shell(page, cached_board, board, track)
+    if shell is None:
+        context = _shared_context(session, challenge, cached_board, revealed)
+        shell = pagecache.render_shell(page, cached_board, board, context, track)
+    my_team = teams.team_of(session, challenge, page.user)
+    return pagecache.signed_in(
+        page,
+        shell,
+        challenge,
+        my_team=my_team.name if my_team else None,
+        **access.standing(session, page.user, challenge, my_team),
+        accepting=is_accepting(challenge, utcnow()),
+    )
+
+
+def _counts(session: Session, challenge: Challenge, cached_board: CachedBoard) -> tuple[int, int]:
+    """Teams and submissions: read again with each board version, else every few seconds.
+
+    The count over all the challenge's submissions (20,000: the page refresh's main
+    cost) is kept on the board; a submission that changes no board (queued, refused,
+    failed) shows in the count within ``COUNTS_SECONDS``.
+    """
+    now = time.monotonic()
+    kept = cached_board.renderings.get(("counts", challenge.id))
+    if isinstance(kept, tuple) and now - kept[0] <= COUNTS_SECONDS:
+        return cast(tuple[int, int], kept[1])
+    found = challenges.counts(session, [challenge.id])[challenge.id]
+    cached_board.renderings[("counts", challenge.id)] = (now, found)
+    return found
+
+
+def _shared_context(
+    session: Session, challenge: Challenge, cached_board: CachedBoard, revealed: bool
+) -> dict[str, Any]:
+    """What the challenge page shows everyone alike (not the viewer's parts)."""
     leaderboard = cached_board.board
     files = session.scalars(
         select(ChallengeFile)
         .where(ChallengeFile.challenge_id == challenge.id)
         .order_by(ChallengeFile.name)
     ).all()
-    my_team = teams.team_of(session, challenge, page.user) if page.user else None
-    teams_count, submissions_count = challenges.counts(session, [challenge.id])[challenge.id]
+    teams_count, submissions_count = _counts(session, challenge, cached_board)
     now = utcnow()
     live = challenge.state != ChallengeState.finalized
     show_efficiency = any(e.parameter_count is not None for e in leaderboard.entries)
@@ -136,7 +184,7 @@ def challenge_page(
         ("html", challenge.slug, challenge.title, live, show_efficiency),
         lambda: Markup(environment().get_template("_leaderboard.html").render(**table)),
     )
-    context = dict(
+    return dict(
         board_html=board_html,
         challenge=challenge,
         metric=get_metric(challenge.metric),
@@ -145,9 +193,6 @@ def challenge_page(
         files=files,
         board=leaderboard,
         revealed=revealed,
-        my_team=my_team.name if my_team else None,
-        **access.standing(session, page.user, challenge, my_team),
-        accepting=is_accepting(challenge, now),
         limit_rules=submissions.quota.in_words(challenge),
         time_left=time_left(challenge.closes_at, now),
         teams_count=teams_count,
@@ -156,7 +201,6 @@ def challenge_page(
         live=live,
         show_efficiency=show_efficiency,
     )
-    return pagecache.render(page, cached_board, board, context, track)
 
 
 @router.get("/c/{slug}/teams/{team:path}", response_class=HTMLResponse)

@@ -1,12 +1,16 @@
 """The anonymous challenge page from memory: no database query, nobody's parts in it.
 
 Counts the SQL statements one page view sends (an engine event listener): 0 for a
-cached anonymous view. The cached page follows a new score and a changed
-challenge at once in this process, and signed-in viewers never get it.
+cached anonymous view; for a signed-in view, the viewer's own (a bound that does not
+grow with the board), with their parts spliced into the page they share. The cached
+page follows a new score and a changed challenge at once in this process, and
+signed-in viewers never get the anonymous one.
 """
 
 from __future__ import annotations
 
+import gzip
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -16,6 +20,7 @@ from sqlalchemy import event
 from server.config import get_settings
 from server.db import get_engine
 from server.insight.service import wait_idle
+from server.web import pagecache
 from tests.conftest import ChallengeFixture, auth, create_challenge
 from tests.conftest import submit as submit_now
 from tests.web.conftest import CSRF_META, sign_in
@@ -142,3 +147,89 @@ def test_cached_page_is_sent_gzipped_or_plain_and_stale_cookies_take_the_route(
     anonymous.cookies.set("podium_session", "not-a-session")
     status, html, queries = view(anonymous, url)
     assert status == 200 and queries > 0 and "Your team" not in html and "paul" in html
+
+
+def statements_of(client: TestClient, url: str, **headers: str) -> tuple[str, list[str]]:
+    """The HTML and the SQL statements one page view sent."""
+    sent: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement)
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.get(url, headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200, response.text
+    return response.text, sent
+
+
+# Token, user, challenge, team, access request, host (6 today), whatever the board's size.
+SIGNED_IN_STATEMENTS = 8
+BOARD_READ = re.compile(r"\b(from|join)\s+submission\b|count\(", re.IGNORECASE)
+
+
+def test_signed_in_view_reads_only_the_viewer_and_splices_them_into_the_cached_page(
+    long_cache: None,
+    api: TestClient,
+    open_challenge: ChallengeFixture,
+    participant_token: str,
+    stranger_token: str,
+    browser_client: Callable[[], TestClient],
+) -> None:
+    slug, url = open_challenge.slug, f"/c/{open_challenge.slug}"
+    submit(api, participant_token, slug, open_challenge.predictions())
+    paul = browser_client()
+    csrf = sign_in(paul, "paul")
+    first, _ = statements_of(paul, url)  # renders the page signed-in viewers share
+    html, sent = statements_of(paul, url)
+    assert html == first
+    # Only the viewer: no statement reads the board's submissions or counts anything.
+    assert len(sent) <= SIGNED_IN_STATEMENTS, sent
+    assert not any(BOARD_READ.search(statement) for statement in sent), sent
+    # The viewer's parts, spliced where a full rendering puts them, and no marker left.
+    assert CSRF_META.search(html).group(1) == csrf  # type: ignore[union-attr]
+    assert 'class="who"' in html and ">paul<" in html and "Sign out" in html
+    assert f'Your team: <a href="/c/{slug}/teams/paul"><strong>paul</strong></a>' in html
+    assert "Submit and see your submissions" in html
+    assert f"/api/v1/challenges/{slug}/files/" not in html or "download" in html
+    assert "<!--" not in html
+    zipped = paul.get(url, headers={"Accept-Encoding": "gzip"})
+    plain = paul.get(url, headers={"Accept-Encoding": "identity"})
+    assert zipped.headers["content-encoding"] == "gzip"  # decoded, CRC checked by httpx
+    assert "content-encoding" not in plain.headers
+    assert zipped.text == plain.text == html
+    assert plain.headers["cache-control"] == "no-store"
+
+    # Another viewer gets their own parts from the same cached page, same statements.
+    sam = browser_client()
+    sam_csrf = sign_in(sam, "sam")
+    statements_of(sam, url)
+    theirs, sam_sent = statements_of(sam, url)
+    assert CSRF_META.search(theirs).group(1) == sam_csrf  # type: ignore[union-attr]
+    assert ">sam<" in theirs and "Your team" not in theirs and "Join the challenge" in theirs
+    assert ">paul<" in theirs  # on the board, not in the navigation
+    assert 'class="who" href="/account" title="Your account">sam<' in theirs
+    assert len(sam_sent) == len(sent)
+
+    # A bigger board: the same statements per view (nothing grows with the board).
+    submit(api, stranger_token, slug, open_challenge.predictions(wrong={0, 1, 2}))
+    statements_of(paul, url)  # the new version renders once
+    bigger, more = statements_of(paul, url)
+    assert "sam" in bigger and len(more) == len(sent)
+
+
+def test_splicing_keeps_the_html_and_a_valid_gzip() -> None:
+    marks = pagecache.SLOTS
+    page = f"<p>{'row ' * 5000}</p>{marks['csrf']}<b>{'x' * 70000}</b>{marks['nav']}tail"
+    shell = pagecache._cut(page, 0.0)
+    assert shell.slots == ["csrf", "nav"]
+    own = [b"token", "é".encode() * 40000]  # one over a stored block's 65,535 bytes
+    expected = page.replace(marks["csrf"], "token").replace(marks["nav"], "é" * 40000)
+    assert b"".join(pagecache._interleave(shell.parts, own)).decode() == expected
+    assert gzip.decompress(pagecache._gzip_spliced(shell, own)).decode() == expected
+    assert gzip.decompress(pagecache._gzip_spliced(shell, [b"", b""])) == (
+        page.replace(marks["csrf"], "").replace(marks["nav"], "").encode()
+    )

@@ -49,6 +49,7 @@ from server.web.manage_people import router as manage_people_pages
 from server.web.manage_setup import router as manage_setup_pages
 from server.web.manage_submissions import router as manage_submission_pages
 from server.web.own import pages as own_pages
+from server.web.pagecache import AnonymousPages
 from server.web.rendering import environment
 from server.web.router import install_web
 from server.workers.router import queue_router, worker_router
@@ -113,6 +114,8 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
     app.state.recover_jobs = recover_jobs
     insight.install()  # bootstrap intervals and notifications after each scored submission
     install_error_handlers(app)
+    # Innermost: the body limit and the security headers apply to its answers too.
+    app.add_middleware(AnonymousPages)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_upload_bytes,

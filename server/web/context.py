@@ -26,8 +26,6 @@ NONCE_COOKIE = "podium_csrf"
 NONCE_PREFIX = "anon:"
 NONCE_MAX_AGE_SECONDS = 86400
 PROJECTOR_VALUES = frozenset({"1", "true", "yes", "on"})
-MEMORY_ATTRIBUTE = "_podium_from_memory"
-FromMemory = Callable[[Request], Response | None]
 
 
 @dataclass(frozen=True)
@@ -218,30 +216,13 @@ def error_page(request: Request, status_code: int, detail: str, headers: Any = N
     return response
 
 
-def served_from_memory(hit: FromMemory) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark a page route: ``hit(request)`` may answer it from memory first.
-
-    It runs on the event loop before the route's dependencies (no session, no
-    thread hop), so it must not block: a response, or None to run the route.
-    """
-
-    def mark(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-        setattr(endpoint, MEMORY_ATTRIBUTE, hit)
-        return endpoint
-
-    return mark
-
-
 class PageRoute(APIRoute):
     """Routes that answer errors with an HTML page instead of JSON."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        from_memory: FromMemory | None = getattr(self.endpoint, MEMORY_ATTRIBUTE, None)
 
         async def route(request: Request) -> Response:
-            if from_memory is not None and (hit := from_memory(request)) is not None:
-                return hit
             try:
                 await run_gate(self, request)  # before the body is read (uploads)
                 return await handler(request)

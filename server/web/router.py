@@ -49,7 +49,6 @@ from server.web.context import (
     PageDep,
     PageRoute,
     safe_next,
-    served_from_memory,
 )
 from server.web.history import chart_data, interleaved, public_points, team_history
 from server.web.rendering import STATIC_DIR, STATIC_URL, environment, time_left
@@ -104,7 +103,6 @@ def index(page: PageDep) -> Response:
 
 
 @router.get("/c/{slug}", response_class=HTMLResponse)
-@served_from_memory(pagecache.anonymous_hit)  # the same HTML for every anonymous reader
 def challenge_page(
     slug: str,
     page: PageDep,

@@ -49,9 +49,9 @@ from server.web.manage_people import router as manage_people_pages
 from server.web.manage_setup import router as manage_setup_pages
 from server.web.manage_submissions import router as manage_submission_pages
 from server.web.own import pages as own_pages
-from server.web.pagecache import AnonymousPages
+from server.web.pagecache import ChallengePages
 from server.web.rendering import environment
-from server.web.router import install_web
+from server.web.router import install_web, signed_in_hit
 from server.workers.router import queue_router, worker_router
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def create_app(recover_jobs: bool = True) -> FastAPI:
     insight.install()  # bootstrap intervals and notifications after each scored submission
     install_error_handlers(app)
     # Innermost: the body limit and the security headers apply to its answers too.
-    app.add_middleware(AnonymousPages)
+    app.add_middleware(ChallengePages, signed_in=signed_in_hit)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_upload_bytes,

@@ -11,7 +11,7 @@ most once per ``leaderboard_cache_seconds``: the same bound on staleness as the
 JSON board's. A re-read that renders the same HTML keeps the bytes it had.
 
 A cached view costs no database query and no thread hop: :func:`anonymous_hit`
-runs on the event loop before the app's routing (:class:`AnonymousPages`), for
+runs on the event loop before the app's routing (:class:`ChallengePages`), for
 requests without a session cookie, and the board's version itself comes from the
 process's memory (``leaderboard.service.cached_board``). Only pages rendered for
 a viewer with no account reach this cache (a private challenge answers them 404,
@@ -22,14 +22,15 @@ board, the rules, the files, the announcements. That part is rendered once per
 board version and TTL, like the anonymous page, with a marker (``SLOTS``) where
 each viewer's parts go: the CSRF token, the navigation (name, sign-out form), the
 atlas link (managers) and the "Take part" card (team, join form, submit link).
-Per request the route checks the viewer (session, challenge access, team, host)
-and :func:`signed_in` renders just those parts (``_viewer.html``'s macros, the
-same ones a full rendering calls) and splices them into the cached bytes. The
+Per request the web router checks the viewer (session, challenge access, team,
+host; in one thread hop before routing, ``ChallengePages``) and :func:`signed_in`
+renders just those parts (``_viewer.html``'s macros, the same ones a full
+rendering calls) and splices them into the cached bytes. The
 gzipped page is spliced too: each cached part is kept as raw deflate blocks that
 end on a byte boundary with no reference across a marker, a viewer's part goes in
 as a stored block, and the CRC-32 of the whole is combined from each part's own
 (:func:`_crc_shift`), so no request compresses or checksums the 300 KB page.
-The private challenge's shell is only ever read after the route's viewer check.
+A private challenge's shared page is only ever read after that viewer check.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,7 @@ from server.web.rendering import environment
 _lock = threading.Lock()
 MEDIA_TYPE = "text/html; charset=utf-8"
 BOARDS = (None, "public", "private")
+SignedInHit = Callable[[Request, str], Awaitable[Response | None]]
 PAGE_PATH = re.compile(r"/c/([^/]+)")  # the route's /c/{slug}, fullmatch
 
 
@@ -121,12 +123,15 @@ def _shell_key(
     return ("signed-in-page", board, projector, allow_signup, track)
 
 
-def _fresh(entry: _Timed, now: float, ttl: float) -> bool:
-    """Serve it? Expired: one request renders it again, the others keep it a moment (p99)."""
+def _fresh(entry: _Timed, now: float, ttl: float, claim: bool = True) -> bool:
+    """Serve it? Expired: one request renders it again, the others keep it a moment (p99).
+
+    Without ``claim`` (a caller that cannot render), an expired entry is not served.
+    """
     age = now - entry.made_at
     if age <= ttl:
         return True
-    if ttl == 0 or age > ttl + REFRESH_GRACE_SECONDS:
+    if not claim or ttl == 0 or age > ttl + REFRESH_GRACE_SECONDS:
         return False
     with _lock:
         since = entry.refreshing_since
@@ -187,24 +192,31 @@ def _route_path(scope: Scope) -> str:
     return path
 
 
-class AnonymousPages:
-    """ASGI: ``GET /c/{slug}`` for anonymous readers from memory, before any routing.
+class ChallengePages:
+    """ASGI: ``GET /c/{slug}`` from memory, before any routing.
 
     FastAPI matches a request against every route in turn, and the pages come after
     the API: about 1.6 ms of matching for ``/c/{slug}`` on the development VM (ping:
-    0.02 ms), more than the cached page itself. Installed inside the security
-    headers and body limit middleware (they still apply); what it cannot answer
-    (a miss, a cookie, an odd query) goes on to the app and the route unchanged.
+    0.02 ms), more than the cached page itself. Anonymous views are answered on the
+    event loop (:func:`anonymous_hit`); signed-in ones by ``signed_in`` (the web
+    router's: one thread hop, one session, the route's checks). Installed inside the
+    security headers and body limit middleware (they still apply); what neither
+    answers (a miss, a stale cookie, an odd query, a 404) goes on to the route.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, signed_in: SignedInHit) -> None:
         self.app = app
+        self.signed_in = signed_in
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             match = PAGE_PATH.fullmatch(_route_path(scope))
             if match is not None:
-                hit = anonymous_hit(Request(scope, receive), match.group(1))
+                request = Request(scope, receive)
+                if SESSION_COOKIE in request.cookies:
+                    hit = await self.signed_in(request, match.group(1))
+                else:
+                    hit = anonymous_hit(request, match.group(1))
                 if hit is not None:
                     await hit(scope, receive, send)
                     return
@@ -256,14 +268,20 @@ def _respond(entry: _Entry, gzipped: bool) -> Response:
     return Response(entry.body, media_type=MEDIA_TYPE, headers=headers)
 
 
-def shell(page: Page, cached: CachedBoard, board: str | None, track: str | None) -> _Shell | None:
-    """The page signed-in viewers share, if this board has a fresh one."""
+def shell(
+    page: Page,
+    cached: CachedBoard,
+    board: str | None,
+    track: str | None,
+    claim_refresh: bool = True,
+) -> _Shell | None:
+    """The page signed-in viewers share, if this board has a fresh one (see ``_fresh``)."""
     key = _shell_key(board, page.projector, page.settings.allow_signup, track)
     entry = cached.renderings.get(key)
     if not isinstance(entry, _Shell):
         return None
-    fresh = _fresh(entry, time.monotonic(), page.settings.leaderboard_cache_seconds)
-    return entry if fresh else None
+    ttl = page.settings.leaderboard_cache_seconds
+    return entry if _fresh(entry, time.monotonic(), ttl, claim_refresh) else None
 
 
 def render_shell(

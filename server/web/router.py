@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, FastAPI, File, Form, UploadFile
+from fastapi import APIRouter, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from server.accounts import service as accounts
 from server.accounts.router import client_address
@@ -27,7 +28,10 @@ from server.announcements import service as announcements
 from server.challenges import access
 from server.challenges import service as challenges
 from server.challenges.service import is_accepting
-from server.deps import StoreDep
+from server.config import get_settings
+from server.db import get_sessionmaker
+from server.deps import SESSION_COOKIE, StoreDep, user_for_token
+from server.deps import _gate as session_gate
 from server.exceptions import Forbidden, Invalid, NotFound, PodiumError
 from server.leaderboard import service as leaderboards
 from server.leaderboard.service import CachedBoard
@@ -109,34 +113,85 @@ def challenge_page(
     board: Literal["public", "private"] | None = None,
     track: str | None = None,
 ) -> Response:
+    if page.user is not None:
+        response = _signed_in_view(page, slug, board, track, render=True)
+        assert response is not None
+        return response
     session = page.session
-    challenge = challenges.get_challenge(session, slug, page.user)
+    challenge = challenges.get_challenge(session, slug, None)
     found_track = find_track(challenge.tracks, challenge.slug, track)
     revealed = _private_revealed(challenge)
     board_name = (board or "private") if revealed else "public"
     cached_board = leaderboards.get_cached(session, challenge, board_name, found_track)
-    if page.user is None:
-        context = _shared_context(session, challenge, cached_board, revealed)
-        context.update(
-            my_team=None,
-            **access.standing(session, None, challenge, None),
-            accepting=is_accepting(challenge, utcnow()),
-        )
-        return pagecache.render(page, cached_board, board, context, track)
-    # Signed in: the page all signed-in viewers share, and this viewer's parts spliced in.
-    shell = pagecache.shell(page, cached_board, board, track)
+    context = _shared_context(session, challenge, cached_board, revealed)
+    context.update(
+        my_team=None,
+        **access.standing(session, None, challenge, None),
+        accepting=is_accepting(challenge, utcnow()),
+    )
+    return pagecache.render(page, cached_board, board, context, track)
+
+
+def _signed_in_view(
+    page: Page, slug: str, board: str | None, track: str | None, render: bool
+) -> Response | None:
+    """The page all signed-in viewers share, with this viewer's parts spliced in.
+
+    Without ``render``, None when that shared page is not in memory (the route renders it).
+    """
+    session, user = page.session, page.require_user()
+    challenge = challenges.get_challenge(session, slug, user)
+    found_track = find_track(challenge.tracks, challenge.slug, track)
+    revealed = _private_revealed(challenge)
+    board_name = (board or "private") if revealed else "public"
+    cached_board = leaderboards.get_cached(session, challenge, board_name, found_track)
+    # From memory, the page is only read: once it expires the route renders it again.
+    shell = pagecache.shell(page, cached_board, board, track, claim_refresh=render)
     if shell is None:
+        if not render:
+            return None
         context = _shared_context(session, challenge, cached_board, revealed)
         shell = pagecache.render_shell(page, cached_board, board, context, track)
-    my_team = teams.team_of(session, challenge, page.user)
+    my_team = teams.team_of(session, challenge, user)
     return pagecache.signed_in(
         page,
         shell,
         challenge,
         my_team=my_team.name if my_team else None,
-        **access.standing(session, page.user, challenge, my_team),
+        **access.standing(session, user, challenge, my_team),
         accepting=is_accepting(challenge, utcnow()),
     )
+
+
+def _signed_in_from_memory(
+    request: Request, slug: str, board: str | None, track: str | None
+) -> Response | None:
+    """The signed-in page in one thread hop and one session, or None for the route.
+
+    The same checks as the route (session, challenge access, track); anything the
+    route would answer otherwise (a stale cookie, a 404, no shared page in memory)
+    is left to it.
+    """
+    secret = request.cookies[SESSION_COOKIE]
+    with get_sessionmaker()() as session:
+        user = user_for_token(session, secret)
+        if user is None:
+            return None
+        page = Page(request, session, get_settings(), user, secret)
+        try:
+            return _signed_in_view(page, slug, board, track, render=False)
+        except PodiumError:
+            return None
+
+
+async def signed_in_hit(request: Request, slug: str) -> Response | None:
+    """For ``pagecache.ChallengePages``: a signed-in view without routing or dependencies."""
+    board = request.query_params.get("board")
+    if board not in pagecache.BOARDS:
+        return None  # the route refuses it (422)
+    track = request.query_params.get("track")
+    async with session_gate():
+        return await run_in_threadpool(_signed_in_from_memory, request, slug, board, track)
 
 
 def _counts(session: Session, challenge: Challenge, cached_board: CachedBoard) -> tuple[int, int]:

@@ -123,15 +123,12 @@ def _shell_key(
     return ("signed-in-page", board, projector, allow_signup, track)
 
 
-def _fresh(entry: _Timed, now: float, ttl: float, claim: bool = True) -> bool:
-    """Serve it? Expired: one request renders it again, the others keep it a moment (p99).
-
-    Without ``claim`` (a caller that cannot render), an expired entry is not served.
-    """
+def _fresh(entry: _Timed, now: float, ttl: float) -> bool:
+    """Serve it? Expired: one request renders it again, the others keep it a moment (p99)."""
     age = now - entry.made_at
     if age <= ttl:
         return True
-    if not claim or ttl == 0 or age > ttl + REFRESH_GRACE_SECONDS:
+    if ttl == 0 or age > ttl + REFRESH_GRACE_SECONDS:
         return False
     with _lock:
         since = entry.refreshing_since
@@ -199,9 +196,9 @@ class ChallengePages:
     the API: about 1.6 ms of matching for ``/c/{slug}`` on the development VM (ping:
     0.02 ms), more than the cached page itself. Anonymous views are answered on the
     event loop (:func:`anonymous_hit`); signed-in ones by ``signed_in`` (the web
-    router's: one thread hop, one session, the route's checks). Installed inside the
+    router's: one thread hop and one session for the route's own code). Installed inside the
     security headers and body limit middleware (they still apply); what neither
-    answers (a miss, a stale cookie, an odd query, a 404) goes on to the route.
+    answers (an anonymous miss, a stale cookie, an odd query, a 404) goes on to the route.
     """
 
     def __init__(self, app: ASGIApp, signed_in: SignedInHit) -> None:
@@ -268,20 +265,14 @@ def _respond(entry: _Entry, gzipped: bool) -> Response:
     return Response(entry.body, media_type=MEDIA_TYPE, headers=headers)
 
 
-def shell(
-    page: Page,
-    cached: CachedBoard,
-    board: str | None,
-    track: str | None,
-    claim_refresh: bool = True,
-) -> _Shell | None:
+def shell(page: Page, cached: CachedBoard, board: str | None, track: str | None) -> _Shell | None:
     """The page signed-in viewers share, if this board has a fresh one (see ``_fresh``)."""
     key = _shell_key(board, page.projector, page.settings.allow_signup, track)
     entry = cached.renderings.get(key)
     if not isinstance(entry, _Shell):
         return None
     ttl = page.settings.leaderboard_cache_seconds
-    return entry if _fresh(entry, time.monotonic(), ttl, claim_refresh) else None
+    return entry if _fresh(entry, time.monotonic(), ttl) else None
 
 
 def render_shell(

@@ -114,9 +114,7 @@ def challenge_page(
     track: str | None = None,
 ) -> Response:
     if page.user is not None:
-        response = _signed_in_view(page, slug, board, track, render=True)
-        assert response is not None
-        return response
+        return _signed_in_view(page, slug, board, track)
     session = page.session
     challenge = challenges.get_challenge(session, slug, None)
     found_track = find_track(challenge.tracks, challenge.slug, track)
@@ -132,24 +130,16 @@ def challenge_page(
     return pagecache.render(page, cached_board, board, context, track)
 
 
-def _signed_in_view(
-    page: Page, slug: str, board: str | None, track: str | None, render: bool
-) -> Response | None:
-    """The page all signed-in viewers share, with this viewer's parts spliced in.
-
-    Without ``render``, None when that shared page is not in memory (the route renders it).
-    """
+def _signed_in_view(page: Page, slug: str, board: str | None, track: str | None) -> Response:
+    """The page all signed-in viewers share, with this viewer's parts spliced in."""
     session, user = page.session, page.require_user()
     challenge = challenges.get_challenge(session, slug, user)
     found_track = find_track(challenge.tracks, challenge.slug, track)
     revealed = _private_revealed(challenge)
     board_name = (board or "private") if revealed else "public"
     cached_board = leaderboards.get_cached(session, challenge, board_name, found_track)
-    # From memory, the page is only read: once it expires the route renders it again.
-    shell = pagecache.shell(page, cached_board, board, track, claim_refresh=render)
+    shell = pagecache.shell(page, cached_board, board, track)
     if shell is None:
-        if not render:
-            return None
         context = _shared_context(session, challenge, cached_board, revealed)
         shell = pagecache.render_shell(page, cached_board, board, context, track)
     my_team = teams.team_of(session, challenge, user)
@@ -168,9 +158,8 @@ def _signed_in_from_memory(
 ) -> Response | None:
     """The signed-in page in one thread hop and one session, or None for the route.
 
-    The same checks as the route (session, challenge access, track); anything the
-    route would answer otherwise (a stale cookie, a 404, no shared page in memory)
-    is left to it.
+    The same checks and the same code as the route; what the route answers with
+    another page (a stale cookie: the anonymous page; a 404) is left to it.
     """
     secret = request.cookies[SESSION_COOKIE]
     with get_sessionmaker()() as session:
@@ -179,7 +168,7 @@ def _signed_in_from_memory(
             return None
         page = Page(request, session, get_settings(), user, secret)
         try:
-            return _signed_in_view(page, slug, board, track, render=False)
+            return _signed_in_view(page, slug, board, track)
         except PodiumError:
             return None
 

@@ -108,6 +108,7 @@ def test_pages_nobody_anonymous_may_see_are_never_served_from_memory(
     long_cache: None,
     api: TestClient,
     organizer_token: str,
+    stranger_token: str,
     browser_client: Callable[[], TestClient],
 ) -> None:
     draft = create_challenge(api, organizer_token, slug="draft-page")
@@ -117,6 +118,12 @@ def test_pages_nobody_anonymous_may_see_are_never_served_from_memory(
     anonymous = browser_client()
     for _ in range(2):
         assert anonymous.get(f"/c/{draft.slug}").status_code == 404
+    # Signed in, but not allowed: the page the organizer's views keep is not served.
+    sam = browser_client()
+    sign_in(sam, "sam")
+    for _ in range(2):
+        response = sam.get(f"/c/{draft.slug}")
+        assert response.status_code == 404 and "Not found" in response.text
 
 
 def test_cached_page_is_sent_gzipped_or_plain_and_stale_cookies_take_the_route(

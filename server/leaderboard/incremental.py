@@ -24,7 +24,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -65,8 +65,8 @@ class PublicBoard:
     greater: bool
     teams: dict[int, Standing]  # team id -> standing
     ranked: list[tuple[SortKey, int]]  # (sort key, team id), best first
-    # (submission, next submission) -> tied: each pair of neighbours, in rank order
-    ties: dict[tuple[int, int], bool | None]
+    # marks[i]: whether ranked[i] is tied with ranked[i + 1] (None: no bootstrap to say)
+    marks: list[bool | None]
     # The database's order is this module's order (no NaN, no other collation): else the
     # board is only ever rebuilt.
     movable: bool = True
@@ -109,10 +109,10 @@ def build(session: Session, challenge: Challenge) -> PublicBoard:
     ranked = [(_key(r, greater), r.team_id) for r in best]
     movable = all(a < b for a, b in zip(ranked, ranked[1:], strict=False))
     movable = movable and not any(math.isnan(key[0]) for key, _ in ranked)
-    board = PublicBoard(
-        challenge.id, version, greater, teams, ranked, {}, movable, _fragments(teams)
+    marks = _tie_marks(session, ranked, [UNKNOWN] * max(len(ranked) - 1, 0))
+    return PublicBoard(
+        challenge.id, version, greater, teams, ranked, marks, movable, _fragments(teams)
     )
-    return replace(board, ties=_tie_marks(session, board, {}))
 
 
 def advance(session: Session, challenge: Challenge, base: PublicBoard) -> PublicBoard | None:
@@ -139,26 +139,34 @@ def advance(session: Session, challenge: Challenge, base: PublicBoard) -> Public
         return None
     teams = dict(base.teams)
     ranked = list(base.ranked)
-    touched: set[int] = set()  # submissions whose tie marks must be made again
+    marks: list[Any] = list(base.marks)  # the pairs made or broken here become UNKNOWN
     for team_id in sorted(changed):
         old = teams.pop(team_id, None)
         if old is not None:
-            touched.add(old.row.id)
-            del ranked[bisect.bisect_left(ranked, (_key(old.row, greater), team_id))]
+            at = bisect.bisect_left(ranked, (_key(old.row, greater), team_id))
+            del ranked[at]
+            if marks:  # its pairs go; its neighbours become one new pair
+                del marks[min(at, len(marks) - 1)]
+                if 0 < at < len(ranked):
+                    marks[at - 1] = UNKNOWN
         new = _standing(session, challenge.id, team_id, greater)
         if new is not None and new.row.public is not None and math.isnan(new.row.public):
             return None
         if new is not None:
-            touched.add(new.row.id)
             teams[team_id] = new
-            bisect.insort(ranked, (_key(new.row, greater), team_id))
-    kept = {pair: mark for pair, mark in base.ties.items() if touched.isdisjoint(pair)}
+            entry = (_key(new.row, greater), team_id)
+            at = bisect.bisect_left(ranked, entry)
+            ranked.insert(at, entry)
+            if len(ranked) > 1:  # two new pairs, or one at either end
+                marks.insert(min(at, len(marks)), UNKNOWN)
+                if 0 < at < len(ranked) - 1:
+                    marks[at - 1] = UNKNOWN
     fragments = dict(base.fragments)
     for team_id in changed:
         fragments.pop(team_id, None)
     fragments |= _fragments({t: teams[t] for t in changed if t in teams})
-    board = PublicBoard(challenge.id, version, greater, teams, ranked, {}, True, fragments)
-    return replace(board, ties=_tie_marks(session, board, kept))
+    marks = _tie_marks(session, ranked, marks)
+    return PublicBoard(challenge.id, version, greater, teams, ranked, marks, True, fragments)
 
 
 def _standing(session: Session, challenge_id: int, team_id: int, greater: bool) -> Standing | None:
@@ -202,17 +210,13 @@ def _disqualified(session: Session, challenge_id: int) -> set[int]:
 
 
 def _tie_marks(
-    session: Session, board: PublicBoard, known: dict[tuple[int, int], bool | None]
-) -> dict[tuple[int, int], bool | None]:
-    """Each neighbour pair's tie mark: from ``known``, else from the stored bootstraps."""
-    ids = [key[-1] for key, _ in board.ranked]  # the sort key ends with the row's id
-    # One pass down the ranking (a moved board knows all but a few pairs): the marks
-    # in rank order, the unknown ones left as UNKNOWN.
-    marks: dict[tuple[int, int], Any] = {
-        pair: known.get(pair, UNKNOWN) for pair in zip(ids, ids[1:], strict=False)
-    }
-    missing = [pair for pair, mark in marks.items() if mark is UNKNOWN]
-    needed = {i for pair in missing for i in pair}
+    session: Session, ranked: list[tuple[SortKey, int]], marks: list[Any]
+) -> list[bool | None]:
+    """``marks`` (one per neighbour pair) with each UNKNOWN one made from the bootstraps."""
+    assert len(marks) == max(len(ranked) - 1, 0)
+    missing = [i for i, mark in enumerate(marks) if mark is UNKNOWN]
+    ids = [key[-1] for key, _ in ranked]  # the sort key ends with the row's id
+    needed = {ids[j] for i in missing for j in (i, i + 1)}
     blobs: dict[int, bytes | None] = {}
     for start in range(0, len(needed), 5000):  # bounded IN lists
         chunk = sorted(needed)[start : start + 5000]
@@ -224,9 +228,9 @@ def _tie_marks(
             .all()
         )
     decoded = {i: bootstrap.decode(blob) for i, blob in blobs.items()}
-    for pair in missing:
-        first, second = decoded.get(pair[0]), decoded.get(pair[1])
-        marks[pair] = None if first is None or second is None else bootstrap.tied(first, second)
+    for i in missing:
+        first, second = decoded.get(ids[i]), decoded.get(ids[i + 1])
+        marks[i] = None if first is None or second is None else bootstrap.tied(first, second)
     return marks
 
 
@@ -259,9 +263,7 @@ def _fragments(teams: dict[int, Standing]) -> dict[int, Fragment]:
 
 def _marks(board: PublicBoard) -> list[bool | None]:
     """Each entry's tie mark, in rank order (None for the last)."""
-    # _tie_marks made the dict pair by pair down the ranking.
-    assert len(board.ties) == max(len(board.ranked) - 1, 0)
-    return [*board.ties.values(), None] if board.ranked else []
+    return [*board.marks, None] if board.ranked else []
 
 
 def _head(session: Session, challenge: Challenge, board: PublicBoard) -> Leaderboard:

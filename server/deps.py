@@ -11,7 +11,7 @@ from anyio.lowlevel import RunVar
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from starlette.concurrency import run_in_threadpool
 
@@ -103,9 +103,9 @@ def user_for_token(session: Session, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     api_token = session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == hash_token(token), ApiToken.kind.in_(CREDENTIAL_KINDS)
-        )
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))  # one statement: every request needs the user
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.kind.in_(CREDENTIAL_KINDS))
     )
     now = utcnow()
     if api_token is None or api_token.revoked_at is not None or api_token.user.disabled:

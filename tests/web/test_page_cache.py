@@ -173,8 +173,8 @@ def statements_of(client: TestClient, url: str, **headers: str) -> tuple[str, li
     return response.text, sent
 
 
-# Token, user, challenge, team, host, access request without a team (5-6 today), whatever
-# the board's size.
+# Token and user, challenge, team, host, access request without a team (4-5 today),
+# whatever the board's size.
 SIGNED_IN_STATEMENTS = 8
 BOARD_READ = re.compile(r"\b(from|join)\s+submission\b|count\(", re.IGNORECASE)
 

@@ -144,6 +144,54 @@ def standing(
     }
 
 
+def page_standing(session: Session, user: User, challenge: Challenge) -> dict[str, Any]:
+    """``standing`` and ``my_team`` (the team's name) for a signed-in page, in one statement.
+
+    The challenge page reads this per view (``server.web.router``): the viewer's team,
+    host row and access request as scalar subqueries of one SELECT, the same answers
+    as ``teams.team_of``, ``can_manage`` and ``standing`` (tests/web/test_page_cache.py).
+    """
+
+    def team_column(column: Any) -> Any:
+        return (
+            select(column)
+            .join(TeamMember, TeamMember.team_id == Team.id)
+            .where(TeamMember.challenge_id == challenge.id, TeamMember.user_id == user.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    host = (
+        select(ChallengeHost.id)
+        .where(ChallengeHost.challenge_id == challenge.id, ChallengeHost.user_id == user.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    request = (
+        select(ChallengeAccess.status)
+        .where(ChallengeAccess.challenge_id == challenge.id, ChallengeAccess.user_id == user.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(
+            team_column(Team.name),
+            team_column(Team.disqualified_at),
+            team_column(Team.disqualified_reason),
+            host,
+            request,
+        )
+    ).one()
+    team_name, disqualified_at, reason, host_id, request_status = row
+    hosts = challenge.created_by_id == user.id or host_id is not None
+    return {
+        "my_team": team_name,
+        "manages": not user.disabled and (user.is_admin or hosts),
+        "join_status": request_status if team_name is None else None,
+        "my_team_disqualified": reason if team_name is not None and disqualified_at else None,
+    }
+
+
 def approved(session: Session, user: User, challenge: Challenge) -> bool:
     """May take part in a challenge that requires approval."""
     if is_member(session, user, challenge):

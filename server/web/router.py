@@ -142,14 +142,10 @@ def _signed_in_view(page: Page, slug: str, board: str | None, track: str | None)
     if shell is None:
         context = _shared_context(session, challenge, cached_board, revealed)
         shell = pagecache.render_shell(page, cached_board, board, context, track)
-    my_team = teams.team_of(session, challenge, user)
+    # The viewer's team, host row and access request: one statement.
+    viewer = access.page_standing(session, user, challenge)
     return pagecache.signed_in(
-        page,
-        shell,
-        challenge,
-        my_team=my_team.name if my_team else None,
-        **access.standing(session, user, challenge, my_team),
-        accepting=is_accepting(challenge, utcnow()),
+        page, shell, challenge, **viewer, accepting=is_accepting(challenge, utcnow())
     )
 
 

@@ -15,11 +15,15 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
+from server.challenges import access
 from server.config import get_settings
-from server.db import get_engine
+from server.db import get_engine, get_sessionmaker
 from server.insight.service import wait_idle
+from server.models import Challenge, ChallengeAccess, User, utcnow
+from server.teams import service as teams
 from server.web import pagecache
 from tests.conftest import ChallengeFixture, auth, create_challenge
 from tests.conftest import submit as submit_now
@@ -173,7 +177,7 @@ def statements_of(client: TestClient, url: str, **headers: str) -> tuple[str, li
     return response.text, sent
 
 
-# Token and user, challenge, team, host, access request without a team (4-5 today),
+# Token and user, challenge, the viewer's team, host row and access request (3 today),
 # whatever the board's size.
 SIGNED_IN_STATEMENTS = 8
 BOARD_READ = re.compile(r"\b(from|join)\s+submission\b|count\(", re.IGNORECASE)
@@ -242,3 +246,46 @@ def test_splicing_keeps_the_html_and_a_valid_gzip() -> None:
     assert gzip.decompress(pagecache._gzip_spliced(shell, [b"", b""])) == (
         page.replace(marks["csrf"], "").replace(marks["nav"], "").encode()
     )
+
+
+def test_page_standing_answers_as_team_of_and_standing(
+    api: TestClient,
+    open_challenge: ChallengeFixture,
+    organizer_token: str,
+    participant_token: str,
+    stranger_token: str,
+) -> None:
+    submit(api, participant_token, open_challenge.slug, open_challenge.predictions())
+
+    def both(session: Session, username: str) -> tuple[dict[str, object], dict[str, object]]:
+        user = session.scalar(select(User).where(User.username == username))
+        challenge = session.scalar(select(Challenge).where(Challenge.slug == open_challenge.slug))
+        assert user is not None and challenge is not None
+        team = teams.team_of(session, challenge, user)
+        expected = {
+            "my_team": team.name if team else None,
+            **access.standing(session, user, challenge, team),
+        }
+        return access.page_standing(session, user, challenge), expected
+
+    with get_sessionmaker()() as session:
+        for name in ("paul", "sam", "olga"):
+            one, several = both(session, name)
+            assert one == several, name
+        # A disqualified team, a pending request to join.
+        challenge = session.scalar(select(Challenge).where(Challenge.slug == open_challenge.slug))
+        paul = session.scalar(select(User).where(User.username == "paul"))
+        sam = session.scalar(select(User).where(User.username == "sam"))
+        assert challenge is not None and paul is not None and sam is not None
+        team = teams.team_of(session, challenge, paul)
+        assert team is not None
+        team.disqualified_at, team.disqualified_reason = utcnow(), "shared files"
+        session.add(ChallengeAccess(challenge_id=challenge.id, user_id=sam.id, status="pending"))
+        session.flush()
+        for name, key, value in (
+            ("paul", "my_team_disqualified", "shared files"),
+            ("sam", "join_status", "pending"),
+        ):
+            one, several = both(session, name)
+            assert one == several and one[key] == value, name
+        session.rollback()

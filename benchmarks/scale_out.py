@@ -38,25 +38,21 @@ import asyncio
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import numpy as np
+from celery_pool import WORKER_TOKEN, RedisDatabase, celery_workers, redis_database
 from figures import machine
 from harness import (
-    SERVER_BIN,
     Database,
     Server,
-    _die_with_parent,
     create_challenge,
     database,
     organizer,
@@ -66,271 +62,18 @@ from harness import (
     seed_users,
     solution_csv,
 )
+from scale_out_rows import ROW_NAMES, Burst, Row, RowResult, parse_rows, sizes, table
 from wrk_runner import WrkResult, wrk
 
 BOARD = "board"
 BOARD_SOLUTION_ROWS = 1_000
 CONNECTIONS = 32
 GZIP = {"Accept-Encoding": "gzip"}
-WORKER_TOKEN = "scale-out-bench-worker-token-0123456789abcdef"
-UNREACHABLE_DATABASE = "postgresql+psycopg://nobody@127.0.0.1:1/no-database-for-workers"
-REDIS_HOST_URL = "redis://127.0.0.1:6379"
-# The test suite's scheme (tests/workers/conftest.py): a run holds a Redis database
-# alone with a lock key in database 0, so that this benchmark and test runs on the
-# same Redis never flush or consume each other's queues.
-REDIS_DB_CANDIDATES = (5, 8, 9, 10, 11, 12, 13, 14, 15)
-REDIS_LOCK_KEY = "podium-tests:redis-db:{}"
-REDIS_LOCK_SECONDS = 900
 SCORED_DEADLINE_SECONDS = 900.0
-ROW_NAMES = ("serve-1", "serve-2", "serve-4", "celery-1", "celery-2")
-
-FULL = {
-    "teams": 1_000,
-    "per_team": 20,
-    "seconds": 10,
-    "rounds": 3,
-    "submissions": 200,
-    "clients": 20,
-    "csv_rows": 10_000,
-    "solo": 10,
-}
-QUICK = {
-    "teams": 100,
-    "per_team": 5,
-    "seconds": 2,
-    "rounds": 1,
-    "submissions": 20,
-    "clients": 4,
-    "csv_rows": 1_000,
-    "solo": 3,
-}
-
-
-@dataclass(frozen=True)
-class Row:
-    name: str
-    serve_workers: int
-    celery_workers: int  # 0: embedded jobs
-
-    @property
-    def jobs(self) -> str:
-        if not self.celery_workers:
-            return "embedded"
-        plural = "s" if self.celery_workers > 1 else ""
-        return f"Celery, {self.celery_workers} worker{plural}"
-
-
-def parse_rows(text: str | None, celery_serve_workers: int = 2) -> list[Row]:
-    """The rows named in ``--rows-only`` (comma-separated), all of them when None."""
-    names = [n.strip() for n in text.split(",") if n.strip()] if text else list(ROW_NAMES)
-    unknown = [n for n in names if n not in ROW_NAMES]
-    if unknown or not names:
-        raise ValueError(f"unknown row(s) {', '.join(unknown)}; pick from {', '.join(ROW_NAMES)}")
-    rows = []
-    for name in dict.fromkeys(names):  # in the order given, once each
-        kind, count = name.split("-")
-        if kind == "serve":
-            rows.append(Row(name, int(count), 0))
-        else:
-            rows.append(Row(name, celery_serve_workers, int(count)))
-    return rows
-
-
-def sizes(args: argparse.Namespace) -> dict[str, int]:
-    """The run's sizes: a flag given wins, else ``--quick``'s or the full defaults."""
-    base = QUICK if args.quick else FULL
-    return {
-        key: getattr(args, key) if getattr(args, key) is not None else d for key, d in base.items()
-    }
 
 
 def load_average() -> str:
     return " / ".join(f"{value:.1f}" for value in os.getloadavg())
-
-
-# ---------------------------------------------------------------- results
-
-
-@dataclass
-class Burst:
-    accepted: int
-    codes: Counter[int]
-    statuses: Counter[str]
-    posted_seconds: float
-    finished_seconds: float
-
-    @property
-    def accepted_per_second(self) -> float:
-        return self.accepted / self.posted_seconds if self.posted_seconds else 0.0
-
-    @property
-    def scored_per_second(self) -> float:
-        return self.statuses["scored"] / self.finished_seconds if self.finished_seconds else 0.0
-
-
-@dataclass
-class RowResult:
-    row: Row
-    ping: WrkResult
-    board: WrkResult
-    solo_ms: list[float]
-    burst: Burst
-    load_start: str
-    load_end: str
-
-    @property
-    def solo_per_second(self) -> float:
-        return 1000 / statistics.median(self.solo_ms) if self.solo_ms else 0.0
-
-
-def table(results: list[RowResult]) -> list[str]:
-    """The markdown table for docs/benchmarks.md."""
-    lines = [
-        "| row | serve --workers | jobs | leaderboard JSON (gzip) | GET /ping (ref.) | JSON / ping "
-        "| submits accepted | scored | one client alone (ref.) | load avg start → end |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for r in results:
-        board, ping, burst = r.board, r.ping, r.burst
-        share = (
-            board.requests_per_second / ping.requests_per_second if ping.requests_per_second else 0
-        )
-        solo = statistics.median(r.solo_ms) if r.solo_ms else float("nan")
-        lines.append(
-            f"| {r.row.name} | {r.row.serve_workers} | {r.row.jobs} "
-            f"| {board.requests_per_second:,.0f} req/s (p99 {board.p99_ms:.0f} ms) "
-            f"| {ping.requests_per_second:,.0f} req/s | {share:.0%} "
-            f"| {burst.accepted_per_second:.1f}/s "
-            f"| {burst.scored_per_second:.1f}/s ({burst.finished_seconds:.1f} s) "
-            f"| {r.solo_per_second:.1f}/s ({solo:.0f} ms each) "
-            f"| {r.load_start} → {r.load_end} |"
-        )
-    return lines
-
-
-# ---------------------------------------------------------------- Redis and workers
-
-
-@dataclass
-class RedisDatabase:
-    """A Redis database on 127.0.0.1:6379 that this run holds with the tests' lock key."""
-
-    number: int
-    token: str
-    forced: bool
-
-    @property
-    def url(self) -> str:
-        return f"{REDIS_HOST_URL}/{self.number}"
-
-    def renew(self) -> None:
-        """Hold the lock for another lease (a full run outlasts one)."""
-        import redis
-
-        if self.forced:
-            return
-        key = REDIS_LOCK_KEY.format(self.number)
-        locks = redis.Redis.from_url(f"{REDIS_HOST_URL}/0", socket_connect_timeout=1)
-        try:
-            if locks.get(key) not in (None, self.token.encode()):
-                raise RuntimeError(f"Redis database {self.number} was taken by another run")
-            locks.set(key, self.token, ex=REDIS_LOCK_SECONDS)
-        finally:
-            locks.close()
-
-
-@contextmanager
-def redis_database() -> Iterator[RedisDatabase]:
-    """A Redis database this run holds alone (``PODIUM_BENCH_REDIS_DB`` forces one),
-    flushed before and after."""
-    import redis
-
-    locks = redis.Redis.from_url(f"{REDIS_HOST_URL}/0", socket_connect_timeout=1)
-    token = f"bench-{os.getpid()}-{uuid.uuid4().hex}"
-    forced = os.environ.get("PODIUM_BENCH_REDIS_DB")
-    candidates = [int(forced)] if forced else REDIS_DB_CANDIDATES
-    chosen = next(
-        (
-            db
-            for db in candidates
-            if forced or locks.set(REDIS_LOCK_KEY.format(db), token, nx=True, ex=REDIS_LOCK_SECONDS)
-        ),
-        None,
-    )
-    if chosen is None:
-        locks.close()
-        raise SystemExit("every Redis database the tests use is taken; try again later")
-    held = RedisDatabase(chosen, token, bool(forced))
-    client = redis.Redis.from_url(held.url, socket_connect_timeout=1)
-    try:
-        client.flushdb()
-        yield held
-    finally:
-        with suppress(redis.RedisError):
-            client.flushdb()
-            if not forced and locks.get(REDIS_LOCK_KEY.format(chosen)) == token.encode():
-                locks.delete(REDIS_LOCK_KEY.format(chosen))
-        client.close()
-        locks.close()
-
-
-def _worker_session() -> None:
-    """A worker runs in its own process group (stopped whole) and dies with the benchmark."""
-    os.setpgrp()
-    _die_with_parent()
-
-
-@contextmanager
-def celery_workers(count: int, server: Server, broker_url: str, folder: Path) -> Iterator[None]:
-    """``count`` ``podium-server worker --queues cpu --concurrency 1`` processes, ready."""
-    processes: list[tuple[subprocess.Popen[bytes], Path]] = []
-    try:
-        for number in range(1, count + 1):
-            home = folder / f"worker-{number}"
-            env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
-            env |= {
-                "PODIUM_ENV": "development",
-                "PODIUM_BROKER_URL": broker_url,
-                "PODIUM_SERVER_URL": server.url,
-                "PODIUM_WORKER_TOKEN": WORKER_TOKEN,
-                "PODIUM_DATA_DIR": str(home / "data"),
-                "PODIUM_WORKER_CACHE_DIR": str(home / "cache"),
-                # Workers speak HTTP only: a database they tried to use would not answer.
-                "PODIUM_DATABASE_URL": UNREACHABLE_DATABASE,
-                "PYTHONUNBUFFERED": "1",
-            }
-            log = folder / f"worker-{number}.log"
-            argv = [str(SERVER_BIN), "worker", "--queues", "cpu", "--concurrency", "1"]
-            argv += ["--hostname", f"w{number}@scale-out", "--loglevel", "INFO"]
-            with open(log, "wb") as handle:
-                process = subprocess.Popen(
-                    argv,
-                    env=env,
-                    stdout=handle,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    preexec_fn=_worker_session,
-                )
-            processes.append((process, log))
-        deadline = time.monotonic() + 180
-        for process, log in processes:
-            while " ready." not in log.read_text(errors="replace"):
-                if process.poll() is not None:
-                    raise RuntimeError(f"worker exited:\n{log.read_text()[-3000:]}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"worker not ready:\n{log.read_text()[-3000:]}")
-                time.sleep(0.2)
-        yield
-    finally:
-        for process, _ in processes:  # SIGTERM the groups: a warm shutdown of each pool
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process, _ in processes:
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=15)
-            with suppress(ProcessLookupError):  # whatever is left of the group
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 # ---------------------------------------------------------------- measurements

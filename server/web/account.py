@@ -1,4 +1,5 @@
-"""Pages of one's own account (the welcome link, the password) and of joining (invite links)."""
+"""Pages of one's own account (sign-in, sign-up, sign-out, the welcome link, the password)
+and of joining (invite links)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
 
 from server.accounts import links
+from server.accounts import service as accounts
+from server.accounts.router import client_address
+from server.accounts.sessions import issue_session, revoke_session
 from server.challenges import access, people
 from server.challenges import service as challenges
-from server.exceptions import PodiumError
-from server.models import ChallengeState
+from server.exceptions import Forbidden, Invalid, PodiumError
+from server.models import ChallengeState, Role, User
 from server.teams import service as teams
-from server.web.context import PageDep, PageRoute
-from server.web.router import CsrfField, _signed_in
+from server.web.context import Page, PageDep, PageRoute, safe_next
+from server.web.router import CsrfField
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -134,3 +138,90 @@ def accept_invite(slug: str, code: str, page: PageDep, csrf: CsrfField = "") -> 
     ):
         teams.join_challenge(page.session, challenge, user)
     return page.redirect(f"/c/{challenge.slug}")
+
+
+@pages.get("/login", response_class=HTMLResponse)
+def login_form(page: PageDep, next: str | None = None) -> Response:
+    return page.render("login.html", next=safe_next(next), error=None, username="")
+
+
+@pages.post("/login", response_class=HTMLResponse)
+def login(
+    page: PageDep,
+    csrf: CsrfField = "",
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    page.check_csrf(csrf)
+    target = safe_next(next)
+    try:
+        user = accounts.authenticate(
+            page.session, page.settings, username, password, client_address(page.request)
+        )
+    except PodiumError as refused:
+        return page.render(
+            "login.html",
+            status_code=refused.status,
+            next=target,
+            error=str(refused.detail),
+            username=username,
+        )
+    return _signed_in(page, user, target)
+
+
+def _signed_in(page: Page, user: User, target: str) -> Response:
+    if page.session_secret is not None:
+        revoke_session(page.session, page.session_secret)
+    agent = page.request.headers.get("user-agent", "browser")
+    secret = issue_session(page.session, user, label=f"browser: {agent}")
+    response = page.redirect(target)
+    page.sign_in(response, secret)
+    return response
+
+
+@pages.get("/signup", response_class=HTMLResponse)
+def signup_form(page: PageDep, next: str | None = None) -> Response:
+    if not page.settings.allow_signup:
+        raise Forbidden("sign-up is closed; ask an organizer for an account")
+    return page.render("signup.html", next=safe_next(next), error=None, username="")
+
+
+@pages.post("/signup", response_class=HTMLResponse)
+def signup(
+    page: PageDep,
+    csrf: CsrfField = "",
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    confirm: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    page.check_csrf(csrf)
+    if not page.settings.allow_signup:
+        raise Forbidden("sign-up is closed; ask an organizer for an account")
+    target = safe_next(next)
+    try:
+        if password != confirm:
+            raise Invalid("the two passwords differ")
+        user = accounts.create_user(page.session, username, password, Role.participant)
+    except PodiumError as refused:
+        page.session.rollback()
+        return page.render(
+            "signup.html",
+            status_code=refused.status,
+            next=target,
+            error=str(refused.detail),
+            username=username,
+        )
+    return _signed_in(page, user, target)
+
+
+@pages.post("/logout", response_class=HTMLResponse)
+def logout(page: PageDep, csrf: CsrfField = "") -> Response:
+    if page.session_secret is None:
+        return page.redirect("/")
+    page.check_csrf(csrf)
+    revoke_session(page.session, page.session_secret)
+    response = page.redirect("/")
+    page.sign_out(response)
+    return response

@@ -25,11 +25,8 @@ atlas link (managers) and the "Take part" card (team, join form, submit link).
 Per request the web router checks the viewer (session, challenge access, team,
 host; in one thread hop before routing, ``ChallengePages``) and :func:`signed_in`
 renders just those parts (``_viewer.html``'s macros, the same ones a full
-rendering calls) and splices them into the cached bytes. The
-gzipped page is spliced too: each cached part is kept as raw deflate blocks that
-end on a byte boundary with no reference across a marker, a viewer's part goes in
-as a stored block, and the CRC-32 of the whole is combined from each part's own
-(:func:`_crc_shift`), so no request compresses or checksums the 300 KB page.
+rendering calls) and splices them into the cached bytes, gzipped ones too
+(:mod:`server.web.splice`): no request compresses or checksums the 300 KB page.
 A private challenge's shared page is only ever read after that viewer check.
 """
 
@@ -38,10 +35,8 @@ from __future__ import annotations
 import gzip
 import re
 import secrets
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +52,7 @@ from server.leaderboard import service as leaderboards
 from server.leaderboard.router import accepts_gzip
 from server.leaderboard.service import GZIP_LEVEL, REFRESH_GRACE_SECONDS, CachedBoard
 from server.models import Challenge, utcnow
+from server.web import splice
 from server.web.context import PROJECTOR_VALUES, Page
 from server.web.rendering import environment
 
@@ -73,9 +69,6 @@ SLOT_MARK = secrets.token_hex(8)
 SLOT_NAMES = ("csrf", "nav", "atlas", "take_part")
 SLOTS = {name: Markup(f"<!--{SLOT_MARK}:{name}-->") for name in SLOT_NAMES}
 _SLOT = re.compile(f"<!--{SLOT_MARK}:(\\w+)-->")
-GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # no name, mtime 0, unknown OS
-FINAL_BLOCK = b"\x03\x00"  # an empty last deflate block (fixed Huffman)
-STORED_MAX = 0xFFFF
 
 
 class SignedIn:
@@ -106,11 +99,8 @@ class _Entry(_Timed):
 class _Shell(_Timed):
     """The page signed-in viewers share, cut at the slots, with its gzip pieces."""
 
-    parts: list[bytes]  # encoded HTML between the slots: len(slots) + 1
+    parts: splice.Parts  # the encoded HTML between the slots: len(slots) + 1
     slots: list[str]
-    deflated: list[bytes]  # each part as raw deflate blocks, byte-aligned, self-contained
-    crcs: list[int]  # each part's own CRC-32
-    shifts: list[list[int]]  # each part's CRC shift operator (_crc_shift)
 
 
 def _key(board: str | None, projector: bool, allow_signup: bool, track: str | None) -> Hashable:
@@ -301,8 +291,7 @@ def render_shell(
     before = cached.renderings.get(key)
     now = time.monotonic()
     if isinstance(before, _Shell) and before.html == html:
-        entry = _Shell(html, now, None, before.parts, before.slots, before.deflated,
-                       before.crcs, before.shifts)  # fmt: skip
+        entry = _Shell(html, now, None, before.parts, before.slots)
     else:
         entry = _cut(html, now)
     cached.renderings[key] = entry
@@ -311,20 +300,8 @@ def render_shell(
 
 def _cut(html: str, now: float) -> _Shell:
     pieces = _SLOT.split(html)
-    parts = [piece.encode() for piece in pieces[0::2]]
-    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
-    # A full flush per part: byte-aligned, and nothing after it refers back across it.
-    deflated = [compressor.compress(part) + compressor.flush(zlib.Z_FULL_FLUSH) for part in parts]
-    return _Shell(
-        html,
-        now,
-        None,
-        parts,
-        pieces[1::2],
-        deflated,
-        [zlib.crc32(part) for part in parts],
-        [_crc_shift(len(part)) for part in parts],
-    )
+    parts = splice.prepare([piece.encode() for piece in pieces[0::2]], GZIP_LEVEL)
+    return _Shell(html, now, None, parts, pieces[1::2])
 
 
 def signed_in(
@@ -362,78 +339,8 @@ def signed_in(
     own = [fragments[name].encode() for name in entry.slots]
     headers = {"Cache-Control": "no-store", "Vary": "Accept-Encoding"}
     if not accepts_gzip(page.request.headers.get("accept-encoding", "")):
-        body = b"".join(_interleave(entry.parts, own))
+        body = splice.joined(entry.parts, own)
         return page.finish(Response(body, media_type=MEDIA_TYPE, headers=headers))
     headers["Content-Encoding"] = "gzip"
-    body = _gzip_spliced(entry, own)
+    body = splice.gzipped(entry.parts, own)
     return page.finish(Response(body, media_type=MEDIA_TYPE, headers=headers))
-
-
-def _interleave(parts: list[bytes], own: list[bytes]) -> list[bytes]:
-    out = [parts[0]]
-    for fragment, part in zip(own, parts[1:], strict=True):
-        out += (fragment, part)
-    return out
-
-
-def _gzip_spliced(entry: _Shell, own: list[bytes]) -> bytes:
-    """One gzip member: the cached parts' deflate blocks, the viewer's parts stored."""
-    out = [GZIP_HEADER]
-    crc = size = 0
-    for index, part in enumerate(entry.parts):
-        if index:
-            fragment = own[index - 1]
-            out.append(_stored(fragment))
-            crc = zlib.crc32(fragment, crc)
-            size += len(fragment)
-        out.append(entry.deflated[index])
-        crc = _gf2_times(entry.shifts[index], crc) ^ entry.crcs[index]
-        size += len(part)
-    out += (FINAL_BLOCK, struct.pack("<II", crc, size & 0xFFFFFFFF))
-    return b"".join(out)
-
-
-def _stored(data: bytes) -> bytes:
-    """``data`` as non-final stored deflate blocks (they start and end on a byte)."""
-    out = []
-    for start in range(0, len(data), STORED_MAX):
-        chunk = data[start : start + STORED_MAX]
-        out.append(struct.pack("<BHH", 0, len(chunk), len(chunk) ^ 0xFFFF) + chunk)
-    return b"".join(out)
-
-
-# CRC-32 of a concatenation from the parts' own (zlib's crc32_combine): crc(A + B) is
-# crc(A) shifted through len(B) zero bytes, xor crc(B). The shift is linear over GF(2):
-# a 32x32 bit matrix (32 ints, one per column), made once per cached part.
-
-
-def _gf2_times(matrix: list[int], vector: int) -> int:
-    total = 0
-    index = 0
-    while vector:
-        if vector & 1:
-            total ^= matrix[index]
-        vector >>= 1
-        index += 1
-    return total
-
-
-def _gf2_compose(a: list[int], b: list[int]) -> list[int]:
-    return [_gf2_times(a, column) for column in b]
-
-
-def _crc_shift(length: int) -> list[int]:
-    """The operator that appends ``length`` zero bytes to a CRC-32."""
-    result = [1 << n for n in range(32)]  # identity
-    # One zero bit, then squared up to one zero byte: zlib's crc32_combine.
-    bit = [0xEDB88320] + [1 << n for n in range(31)]
-    power = _gf2_compose(bit, bit)
-    power = _gf2_compose(power, power)
-    power = _gf2_compose(power, power)  # one zero byte
-    while length:
-        if length & 1:
-            result = _gf2_compose(power, result)
-        length >>= 1
-        if length:
-            power = _gf2_compose(power, power)
-    return result

@@ -1,4 +1,6 @@
-"""Browser pages: challenges, leaderboards, team history, sign-in, web submission, /docs.
+"""Browser pages: challenges, leaderboards, team history, web submission, /docs.
+
+Signing in, up and out, and one's own account: :mod:`server.web.account`.
 
 Pages are thin, like the API routes: they call the same services. Two rules
 are stricter here than in the API, because a page may be on a projector:
@@ -21,9 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from server.accounts import service as accounts
-from server.accounts.router import client_address
-from server.accounts.sessions import CSRF_FIELD, issue_session, revoke_session
+from server.accounts.sessions import CSRF_FIELD
 from server.announcements import service as announcements
 from server.challenges import access
 from server.challenges import service as challenges
@@ -32,11 +32,11 @@ from server.config import get_settings
 from server.db import get_sessionmaker
 from server.deps import SESSION_COOKIE, StoreDep, user_for_token
 from server.deps import _gate as session_gate
-from server.exceptions import Forbidden, Invalid, NotFound, PodiumError
+from server.exceptions import NotFound, PodiumError
 from server.leaderboard import service as leaderboards
 from server.leaderboard.service import CachedBoard
 from server.leaderboard.tracks import find_track
-from server.models import Challenge, ChallengeFile, ChallengeState, Role, Team, User, utcnow
+from server.models import Challenge, ChallengeFile, ChallengeState, Team, utcnow
 from server.models.base import RowId
 from server.scoring.metrics import get_metric
 from server.submissions import service as submissions
@@ -52,7 +52,6 @@ from server.web.context import (
     Page,
     PageDep,
     PageRoute,
-    safe_next,
 )
 from server.web.history import chart_data, interleaved, public_points, team_history
 from server.web.rendering import STATIC_DIR, STATIC_URL, environment, time_left
@@ -384,93 +383,6 @@ def select_final(
         page.session.rollback()
         return _submissions_page(page, challenge, refused.status, error=str(refused.detail))
     return page.redirect(f"/c/{challenge.slug}/submissions?selected=1")
-
-
-@router.get("/login", response_class=HTMLResponse)
-def login_form(page: PageDep, next: str | None = None) -> Response:
-    return page.render("login.html", next=safe_next(next), error=None, username="")
-
-
-@router.post("/login", response_class=HTMLResponse)
-def login(
-    page: PageDep,
-    csrf: CsrfField = "",
-    username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=256)] = "",
-    next: Annotated[str, Form()] = "/",
-) -> Response:
-    page.check_csrf(csrf)
-    target = safe_next(next)
-    try:
-        user = accounts.authenticate(
-            page.session, page.settings, username, password, client_address(page.request)
-        )
-    except PodiumError as refused:
-        return page.render(
-            "login.html",
-            status_code=refused.status,
-            next=target,
-            error=str(refused.detail),
-            username=username,
-        )
-    return _signed_in(page, user, target)
-
-
-def _signed_in(page: Page, user: User, target: str) -> Response:
-    if page.session_secret is not None:
-        revoke_session(page.session, page.session_secret)
-    agent = page.request.headers.get("user-agent", "browser")
-    secret = issue_session(page.session, user, label=f"browser: {agent}")
-    response = page.redirect(target)
-    page.sign_in(response, secret)
-    return response
-
-
-@router.get("/signup", response_class=HTMLResponse)
-def signup_form(page: PageDep, next: str | None = None) -> Response:
-    if not page.settings.allow_signup:
-        raise Forbidden("sign-up is closed; ask an organizer for an account")
-    return page.render("signup.html", next=safe_next(next), error=None, username="")
-
-
-@router.post("/signup", response_class=HTMLResponse)
-def signup(
-    page: PageDep,
-    csrf: CsrfField = "",
-    username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=256)] = "",
-    confirm: Annotated[str, Form(max_length=256)] = "",
-    next: Annotated[str, Form()] = "/",
-) -> Response:
-    page.check_csrf(csrf)
-    if not page.settings.allow_signup:
-        raise Forbidden("sign-up is closed; ask an organizer for an account")
-    target = safe_next(next)
-    try:
-        if password != confirm:
-            raise Invalid("the two passwords differ")
-        user = accounts.create_user(page.session, username, password, Role.participant)
-    except PodiumError as refused:
-        page.session.rollback()
-        return page.render(
-            "signup.html",
-            status_code=refused.status,
-            next=target,
-            error=str(refused.detail),
-            username=username,
-        )
-    return _signed_in(page, user, target)
-
-
-@router.post("/logout", response_class=HTMLResponse)
-def logout(page: PageDep, csrf: CsrfField = "") -> Response:
-    if page.session_secret is None:
-        return page.redirect("/")
-    page.check_csrf(csrf)
-    revoke_session(page.session, page.session_secret)
-    response = page.redirect("/")
-    page.sign_out(response)
-    return response
 
 
 @router.get("/docs", response_class=HTMLResponse)

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from scale_out import FULL, QUICK, Burst, Row, RowResult, parse_rows, sizes, table  # noqa: E402
+from scale_out_rows import FULL, QUICK, Burst, Row, RowResult, parse_rows, sizes, table  # noqa: E402
 from wrk_runner import WrkResult  # noqa: E402
 
 

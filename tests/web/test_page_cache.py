@@ -24,7 +24,7 @@ from server.db import get_engine, get_sessionmaker
 from server.insight.service import wait_idle
 from server.models import Challenge, ChallengeAccess, User, utcnow
 from server.teams import service as teams
-from server.web import pagecache
+from server.web import pagecache, splice
 from tests.conftest import ChallengeFixture, auth, create_challenge
 from tests.conftest import submit as submit_now
 from tests.web.conftest import CSRF_META, sign_in
@@ -241,9 +241,9 @@ def test_splicing_keeps_the_html_and_a_valid_gzip() -> None:
     assert shell.slots == ["csrf", "nav"]
     own = [b"token", "é".encode() * 40000]  # one over a stored block's 65,535 bytes
     expected = page.replace(marks["csrf"], "token").replace(marks["nav"], "é" * 40000)
-    assert b"".join(pagecache._interleave(shell.parts, own)).decode() == expected
-    assert gzip.decompress(pagecache._gzip_spliced(shell, own)).decode() == expected
-    assert gzip.decompress(pagecache._gzip_spliced(shell, [b"", b""])) == (
+    assert splice.joined(shell.parts, own).decode() == expected
+    assert gzip.decompress(splice.gzipped(shell.parts, own)).decode() == expected
+    assert gzip.decompress(splice.gzipped(shell.parts, [b"", b""])) == (
         page.replace(marks["csrf"], "").replace(marks["nav"], "").encode()
     )
 

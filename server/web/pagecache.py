@@ -38,8 +38,8 @@ import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -220,29 +220,9 @@ def render(
     """The challenge page; for a viewer with no account, also kept on its board."""
     if page.user is not None:
         return page.render("challenge.html", **context)
-    projector, allow_signup = page.projector, page.settings.allow_signup
-    html = (
-        environment()
-        .get_template("challenge.html")
-        .render(
-            viewer=None,
-            csrf="",  # nothing on the anonymous page posts a form
-            projector=projector,
-            now=utcnow(),
-            path=page.request.url.path,
-            allow_signup=allow_signup,
-            **context,
-        )
-    )
-    key = _key(board, projector, allow_signup, track)
-    before = cached.renderings.get(key)
-    now = time.monotonic()
-    if isinstance(before, _Entry) and before.html == html:
-        entry = _Entry(html, now, None, before.body, before.gzip_body)
-    else:
-        body = html.encode()
-        entry = _Entry(html, now, None, body, gzip.compress(body, GZIP_LEVEL, mtime=0))
-    cached.renderings[key] = entry
+    key = _key(board, page.projector, page.settings.allow_signup, track)
+    # nothing on the anonymous page posts a form: no CSRF token
+    entry = _kept(page, cached, key, context, _Entry, _encoded, viewer=None, csrf="")
     return _respond(entry, accepts_gzip(page.request.headers.get("accept-encoding", "")))
 
 
@@ -273,29 +253,51 @@ def render_shell(
     track: str | None = None,
 ) -> _Shell:
     """Render the page signed-in viewers share (markers for their parts) and keep it."""
-    projector, allow_signup = page.projector, page.settings.allow_signup
+    key = _shell_key(board, page.projector, page.settings.allow_signup, track)
+    return _kept(page, cached, key, context, _Shell, _cut, viewer=SignedIn(), slots=SLOTS)
+
+
+E = TypeVar("E", _Entry, _Shell)
+
+
+def _kept(
+    page: Page,
+    cached: CachedBoard,
+    key: Hashable,
+    context: dict[str, Any],
+    kind: type[E],
+    make: Callable[[str, float], E],
+    **viewer: Any,
+) -> E:
+    """Render the challenge page for ``viewer`` and keep it on the board under ``key``.
+
+    A rendering identical to the one kept keeps its encoded bytes, with a new age.
+    """
     html = (
         environment()
         .get_template("challenge.html")
         .render(
-            viewer=SignedIn(),
-            slots=SLOTS,
-            projector=projector,
+            projector=page.projector,
             now=utcnow(),
             path=page.request.url.path,
-            allow_signup=allow_signup,
+            allow_signup=page.settings.allow_signup,
+            **viewer,
             **context,
         )
     )
-    key = _shell_key(board, projector, allow_signup, track)
     before = cached.renderings.get(key)
     now = time.monotonic()
-    if isinstance(before, _Shell) and before.html == html:
-        entry = _Shell(html, now, None, before.parts, before.slots)
+    if isinstance(before, kind) and before.html == html:
+        entry = replace(before, made_at=now, refreshing_since=None)
     else:
-        entry = _cut(html, now)
+        entry = make(html, now)
     cached.renderings[key] = entry
     return entry
+
+
+def _encoded(html: str, now: float) -> _Entry:
+    body = html.encode()
+    return _Entry(html, now, None, body, gzip.compress(body, GZIP_LEVEL, mtime=0))
 
 
 def _cut(html: str, now: float) -> _Shell:
